@@ -1,0 +1,290 @@
+"""One typed configuration for a run: YAML in, dotted overrides, validated before any work.
+
+Every section belongs to one pipeline stage (and one notebook). Unknown keys, wrong types and
+impossible values raise :class:`~seglab.errors.ConfigError` with the dotted key named.
+
+Example::
+
+    cfg = load_config("params/default.yaml", overrides=["cluster.eps=0.3"])
+    cfg.cluster.eps  # 0.3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seglab.errors import ConfigError
+
+
+class _Section(BaseModel):
+    """Strict base: unknown keys and type coercions (e.g. "3" for an int) are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Where the customer table is and how to treat what breaks the input contract."""
+
+    path: str = Field("data/customers.parquet", min_length=1)
+    """CSV or Parquet; a path relative to the repository root, an absolute path or ``s3://``."""
+    id_column: str = Field("customer_id", min_length=1)
+    label_column: str | None = None
+    """Ground-truth segment column, used only for ARI/AMI, never for fitting."""
+    missing: Literal["impute", "drop", "error"] = "impute"
+    """Missing values (and infinities): median/mode imputation, drop the row, or stop."""
+    duplicate_ids: Literal["keep_first", "drop", "error"] = "keep_first"
+    """Rows sharing an id: keep the first, drop all of them, or stop."""
+    non_numeric: Literal["coerce", "error"] = "coerce"
+    """Junk text in a mostly numeric column: turn it into a missing value, or stop."""
+    categorical: Literal["onehot", "drop"] = "onehot"
+    max_categories: int = Field(50, ge=2)
+    """A categorical column with more levels than this is dropped (with a message)."""
+    constant: Literal["drop", "error"] = "drop"
+
+
+class FeaturesConfig(_Section):
+    """Feature selection and scaling ahead of the embedding."""
+
+    exclude: list[str] = Field(default_factory=list)
+    """Columns (glob patterns) never used as features."""
+    count_columns: list[str] = Field(default_factory=list)
+    """Glob patterns of purchase-count columns, turned into smoothed shares and compressed."""
+    min_nonzero_fraction: float = Field(0.005, ge=0.0, lt=1.0)
+    correlation_threshold: float = Field(0.95, gt=0.0, le=1.0)
+    """Drop a numeric column whose |Spearman rho| with an earlier kept column is above this."""
+    isolation_threshold: float | None = Field(0.1, ge=0.0, lt=1.0)
+    """Drop a numeric column whose largest |rho| with every other column is below this
+    (it shares no structure with anything: junk); ``null`` keeps them all."""
+    dequantize: bool = True
+    """Add U(-1/2, 1/2) to integer-valued columns so ties do not fragment the embedding."""
+    log_skew_threshold: float = Field(1.0, ge=0.0)
+    """log1p-transform non-negative columns whose skewness is above this."""
+    scaling: Literal["robust", "standard"] = "robust"
+    count_smoothing: float = Field(10.0, ge=0.0)
+    count_components: int = Field(6, ge=1)
+    count_weight: float = Field(0.5, ge=0.0)
+    include_categorical: bool = False
+    """Use one-hot categorical columns as features (off: they mostly add nuisance structure)."""
+    pca_components: int | float | None = None
+    """Optional PCA after scaling: a number of components, or a fraction of variance to keep."""
+    stats_sample: int = Field(20_000, ge=100)
+    """Rows used to estimate correlations and skewness."""
+
+    @model_validator(mode="after")
+    def _check_pca(self) -> FeaturesConfig:
+        pca = self.pca_components
+        if isinstance(pca, float) and not 0.0 < pca < 1.0:
+            raise ValueError("pca_components as a float is a variance fraction in (0, 1)")
+        if isinstance(pca, int) and pca < 1:
+            raise ValueError("pca_components must be at least 1")
+        return self
+
+
+class ReduceConfig(_Section):
+    """UMAP to a few dimensions; fitted on a sample of large tables."""
+
+    method: Literal["umap", "none"] = "umap"
+    n_components: int = Field(5, ge=2, le=20)
+    """2 to 20: the exact DBSCAN package supports up to 20 dimensions."""
+    n_neighbors: int = Field(30, ge=2, le=500)
+    min_dist: float = Field(0.0, ge=0.0, le=1.0)
+    n_epochs: int | None = Field(None, ge=10)
+    fit_sample: int = Field(50_000, ge=100)
+    """Tables larger than this: fit UMAP on this many rows and map the rest."""
+    map_rest: Literal["knn", "umap"] = "knn"
+    """How rows beyond the fit sample are placed: kNN average in feature space, or UMAP's transform."""
+    trust_sample: int = Field(5_000, ge=50, le=20_000)
+    """Rows for trustworthiness (scikit-learn's builds an n x n matrix: capped)."""
+    trust_neighbors: int = Field(15, ge=1)
+
+
+class EpsConfig(_Section):
+    """k-distance curve and knee."""
+
+    quantiles: int = Field(1000, ge=20)
+    """The sorted k-distance curve is summarised by this many quantiles before the knee search."""
+    trim: float = Field(0.0, ge=0.0, lt=0.2)
+    """Fraction of the largest k-distances (outliers) left out of the knee search."""
+    band_tolerance: float = Field(0.05, gt=0.0, lt=1.0)
+    """eps_low/eps_high: the range of eps whose cluster count stays that of the knee eps,
+    searched within this relative distance of the knee's curve position."""
+
+
+class ClusterConfig(_Section):
+    """The clustering itself and its baselines."""
+
+    algorithm: Literal["dbscan", "hdbscan", "kmeans", "gmm"] = "dbscan"
+    eps: float | None = Field(None, gt=0.0)
+    """DBSCAN radius; ``null`` = the knee of the k-distance curve."""
+    min_samples: int | None = Field(None, ge=2)
+    """DBSCAN/HDBSCAN density; ``null`` = tied to the embedding (reduce.n_neighbors)."""
+    n_clusters: int | None = Field(None, ge=2)
+    """KMeans/GMM clusters; ``null`` = as many as DBSCAN found."""
+    min_cluster_size: int | None = Field(None, ge=2)
+    """HDBSCAN; ``null`` = 0.5 % of the rows, at least 10."""
+    baselines: list[Literal["dbscan", "hdbscan", "kmeans", "gmm"]] = Field(
+        default_factory=lambda: ["kmeans", "gmm", "hdbscan"]
+    )
+    baseline_sample: int = Field(50_000, ge=100)
+    """Baselines run on at most this many rows (their cost grows faster than DBSCAN's)."""
+
+
+class MetricsConfig(_Section):
+    """Scores."""
+
+    silhouette_sample: int = Field(5_000, ge=100, le=100_000)
+    bootstrap: int = Field(500, ge=50)
+    """Bootstrap resamples for the silhouette interval."""
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+
+
+class ReportConfig(_Section):
+    """The business report."""
+
+    title: str = "Customer segments"
+    top_features: int = Field(5, ge=1, le=20)
+
+
+class TrackingConfig(_Section):
+    """Where runs are recorded (the local store always records; others mirror it)."""
+
+    backend: Literal["auto", "local", "sagemaker", "mlflow"] = "auto"
+    s3_prefix: str | None = None
+    """``s3://bucket/prefix``: artifacts are uploaded there for the SageMaker backend."""
+    mlflow_uri: str | None = None
+
+
+class Config(_Section):
+    """A whole run's parameters."""
+
+    experiment: str = Field("seglab", min_length=1, max_length=100)
+    seed: int = Field(0, ge=0)
+    backend: Literal["auto", "cpu", "gpu"] = "auto"
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    reduce: ReduceConfig = Field(default_factory=ReduceConfig)
+    eps: EpsConfig = Field(default_factory=EpsConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @model_validator(mode="after")
+    def _check_cross_section(self) -> Config:
+        if self.reduce.fit_sample <= self.reduce.n_neighbors:
+            raise ValueError(
+                f"reduce.fit_sample ({self.reduce.fit_sample}) must exceed "
+                f"reduce.n_neighbors ({self.reduce.n_neighbors})"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (YAML/JSON-safe), every key present."""
+        return self.model_dump(mode="json")
+
+
+SECTIONS: tuple[str, ...] = tuple(
+    name
+    for name, field in Config.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+)
+"""Names of the nested sections (``data``, ``features`` …), in pipeline order."""
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    sections: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read a parameters file, apply overrides and validate.
+
+    Args:
+        path: YAML parameters file; ``None`` starts from the defaults.
+        overrides: ``KEY=VALUE`` strings with a dotted key; values are parsed as YAML.
+        sections: mapping of top-level key to a value (a section dict is merged key by key),
+            as notebooks pass their papermill parameters.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: naming the file, the dotted key and the problem.
+    """
+    source = str(path) if path is not None else "defaults"
+    raw = _read_yaml(Path(path)) if path is not None else {}
+    for key, value in (sections or {}).items():
+        if isinstance(value, Mapping) and isinstance(raw.get(key), Mapping):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    for override in overrides:
+        key, value = parse_override(override)
+        _set_dotted(raw, key, value)
+    return validate_config(raw, source)
+
+
+def validate_config(raw: Mapping[str, Any], source: str = "config") -> Config:
+    """Validate plain data into a :class:`Config`, or raise a one-line :class:`ConfigError`."""
+    try:
+        return Config.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``cluster.eps=0.3`` into the dotted key and its YAML-parsed value."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. cluster.eps=0.3")
+    try:
+        return key.strip(), yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: value is not valid YAML ({exc.problem})") from None
+
+
+def save_config(config: Config, path: str | Path) -> None:
+    """Write the effective config as YAML (the run folder's ``params.yaml``)."""
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: parameters file not found (pass --params with an existing YAML file)")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys at the top level")
+    return data
+
+
+def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = raw
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: depth + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "config"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (check the spelling against params/default.yaml)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" and error["loc"] == ():
+        return message
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{key}: {message}{shown}"
