@@ -1,0 +1,149 @@
+"""The ``seglab`` command line (contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from seglab.errors import SeglabError
+from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR, resolve
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; user errors print one line to stderr and return a non-zero exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except SeglabError as exc:
+        print(f"seglab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seglab: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seglab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands)
+    _add_data(commands)
+    _add_report(commands)
+    return parser
+
+
+# -- run ---------------------------------------------------------------------------------------
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="execute the notebooks in order as one tracked run")
+    run.add_argument("--params", default=DEFAULT_PARAMS, help="YAML parameters file (%(default)s)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a dotted config key, e.g. cluster.eps=0.3 (repeatable)")
+    run.add_argument("--data", help="customer table (sets data.path)")
+    run.add_argument("--experiment", help="experiment name (sets experiment)")
+    run.add_argument("--backend", choices=["auto", "cpu", "gpu"], help="sets backend")
+    run.add_argument("--tracking", choices=["auto", "local", "sagemaker", "mlflow"],
+                     help="sets tracking.backend")
+    run.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="where run folders go (%(default)s)")
+    run.add_argument("--kernel", default="python3",
+                     help="Jupyter kernel (default python3 = this interpreter; never a fallback)")
+    run.add_argument("--run-id", help="run folder name (default: UTC time + random suffix)")
+    run.set_defaults(handler=_run)
+
+
+def run_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` values plus the convenience flags, as dotted overrides."""
+    flags = {"data.path": args.data, "experiment": args.experiment, "backend": args.backend,
+             "tracking.backend": args.tracking}
+    return [*args.overrides, *(f"{key}={value}" for key, value in flags.items() if value)]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from seglab.config import load_config
+    from seglab.runner import run_pipeline
+
+    config = load_config(resolve(args.params), overrides=run_overrides(args))
+    result = run_pipeline(config, runs_dir=resolve(args.runs_dir), kernel=args.kernel,
+                          run_id=args.run_id, echo=lambda line: print(line, file=sys.stderr))
+    print(f"run {result.folder.run_id} {result.status}: {result.folder.path}")
+    if not result.ok:
+        print(f"seglab: error: {result.message}", file=sys.stderr)
+        return 1
+    print(_summary(result.folder.read_metrics()))
+    return 0
+
+
+def _summary(metrics: dict) -> str:
+    def show(key: str, pattern: str) -> str:
+        value = metrics.get(key)
+        return "n/a" if value is None else pattern.format(value)
+
+    return (f"  {show('n_rows', '{:,}')} customers, {show('n_clusters', '{}')} segments, "
+            f"noise {show('noise_fraction', '{:.1%}')}, silhouette {show('silhouette', '{:.3f}')} "
+            f"[{show('silhouette_ci_low', '{:.3f}')}, {show('silhouette_ci_high', '{:.3f}')}], "
+            f"ARI {show('ari', '{:.3f}')}, {show('seconds_total', '{:.0f}')} s")
+
+
+# -- data ----------------------------------------------------------------------------------------
+def _add_data(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser("data", help="generate or check customer tables")
+    actions = data.add_subparsers(dest="action", required=True, metavar="ACTION")
+    synth = actions.add_parser("synth", help="write the synthetic sparse customer table")
+    synth.add_argument("--rows", type=int, required=True, help="number of customers")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--out", required=True, help="output .parquet or .csv")
+    synth.set_defaults(handler=_synth)
+    check = actions.add_parser("check", help="report what a run would drop or fix in a table")
+    check.add_argument("path", help="CSV or Parquet customer table")
+    check.add_argument("--params", default=DEFAULT_PARAMS, help="treatments from (%(default)s)")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.set_defaults(handler=_check)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from seglab.synth import write_customers
+
+    if args.rows < 1:
+        raise SeglabError(f"--rows must be a positive number of customers (got {args.rows})")
+    path = write_customers(args.rows, resolve(args.out), seed=args.seed)
+    print(f"wrote {args.rows:,} customers to {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from seglab.config import load_config
+    from seglab.data import check_table
+    from seglab.paths import resolve_uri
+
+    config = load_config(resolve(args.params), overrides=args.overrides)
+    report = check_table(resolve_uri(args.path), config.data)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+# -- report --------------------------------------------------------------------------------------
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser("report", help="(re)build report.html for a run")
+    report.add_argument("run", help="run folder, or a run id under --runs-dir")
+    report.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
+    report.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from seglab.report import build_report
+    from seglab.runfolder import RunFolder
+
+    candidate = Path(args.run)
+    path = candidate if candidate.is_dir() else resolve(args.runs_dir) / args.run
+    if not (path / "metrics.json").exists():
+        raise SeglabError(f"{path} is not a run folder (no metrics.json): pass a folder under "
+                          f"{args.runs_dir}/ or a run id")
+    folder = RunFolder(path)
+    build_report(folder)
+    print(f"wrote {folder.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

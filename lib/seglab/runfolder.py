@@ -1,0 +1,152 @@
+"""The run folder contract (DESIGN.md): one folder per run, the only way stages share data.
+
+``runs/<run-id>/`` holds ``params.yaml``, ``manifest.json``, ``metrics.json``, ``labels.parquet``,
+``figures/*.png``, ``report.html`` and ``notebooks/NN_*.ipynb``; intermediate arrays handed from
+one stage to the next live under ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from seglab.errors import SeglabError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Typed access to the files of one run folder."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def params(self) -> Path:
+        return self.path / "params.yaml"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.json"
+
+    @property
+    def labels(self) -> Path:
+        return self.path / "labels.parquet"
+
+    @property
+    def report(self) -> Path:
+        return self.path / "report.html"
+
+    @property
+    def figures(self) -> Path:
+        return self.path / "figures"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.path / "notebooks"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.path / "artifacts"
+
+    def create(self) -> RunFolder:
+        """Make the folder and its sub-folders; returns ``self``."""
+        for folder in (self.path, self.figures, self.notebooks, self.artifacts):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def artifact(self, name: str) -> Path:
+        """Path of an intermediate file; missing ones raise a clear error on read."""
+        return self.artifacts / name
+
+    def require(self, name: str, produced_by: str) -> Path:
+        """Path of an artifact an earlier stage must have written."""
+        path = self.artifact(name)
+        if not path.exists():
+            raise SeglabError(
+                f"{path} not found: run notebook {produced_by} first (same run_dir), or `seglab run`"
+            )
+        return path
+
+    # -- JSON, arrays, figures -------------------------------------------------------------
+    def read_json(self, path: Path) -> dict[str, Any]:
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def write_json(self, path: Path, data: dict[str, Any]) -> None:
+        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable))
+
+    def save_array(self, name: str, array: np.ndarray) -> None:
+        with _atomic_path(self.artifact(name)) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+
+    def load_array(self, name: str, produced_by: str) -> np.ndarray:
+        return np.load(self.require(name, produced_by), allow_pickle=False)
+
+    def save_figure(self, figure: Figure, name: str) -> Path:
+        """Save ``figure`` as ``figures/<name>.png`` and return the path."""
+        self.figures.mkdir(parents=True, exist_ok=True)
+        path = self.figures / f"{name}.png"
+        figure.savefig(path, dpi=110, bbox_inches="tight")
+        return path
+
+    # -- metrics ---------------------------------------------------------------------------
+    def read_metrics(self) -> dict[str, Any]:
+        return self.read_json(self.metrics)
+
+    def record_metrics(self, **values: Any) -> None:
+        """Merge ``values`` into ``metrics.json`` (atomic; later values win)."""
+        self.write_json(self.metrics, {**self.read_metrics(), **values})
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Record the wall time of the block as ``seconds_<stage>``."""
+        start = time.perf_counter()
+        yield
+        self.record_metrics(**{f"seconds_{stage}": round(time.perf_counter() - start, 3)})
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` so readers see the old or the new file, never half of one."""
+    with _atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+
+
+@contextmanager
+def _atomic_path(path: Path) -> Iterator[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

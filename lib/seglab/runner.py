@@ -1,0 +1,275 @@
+"""``seglab run``: execute the notebooks in order with papermill, as one run folder.
+
+papermill cannot read jupytext ``.py`` files, so each source is read with ``jupytext.read`` and
+the resulting notebook object is handed to ``papermill.execute_notebook``. Each notebook gets only
+the parameters its ``parameters`` cell declares: ``run_dir`` plus the config sections it names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+import papermill as pm
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+from seglab import __version__
+from seglab.backend import resolve as resolve_backend
+from seglab.config import SECTIONS, Config, save_config
+from seglab.errors import SeglabError
+from seglab.metrics import METRIC_KEYS
+from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
+from seglab.runfolder import RunFolder
+
+RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
+"""Config keys the runner uses itself; no notebook declares them."""
+STAGE_TIMINGS = ("load", "features", "reduce", "eps", "cluster", "metrics")
+REPORTED_PACKAGES = ("seglab", "numpy", "scipy", "pandas", "scikit-learn", "umap-learn", "dbscan",
+                     "matplotlib", "papermill", "jupytext", "ipykernel", "cuml", "cudf", "cupy")
+
+
+@dataclass(frozen=True)
+class NotebookPlan:
+    """One notebook ready to execute."""
+
+    source: Path
+    notebook: nbformat.NotebookNode
+    parameters: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.source.stem
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_pipeline`."""
+
+    folder: RunFolder
+    status: str
+    message: str | None = None
+    notebooks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+
+def notebook_sources(directory: Path | None = None) -> list[Path]:
+    """``notebooks/NN_*.py`` in execution order."""
+    folder = directory or resolve(NOTEBOOKS_DIR)
+    sources = sorted(folder.glob("[0-9][0-9]_*.py"))
+    if not sources:
+        raise SeglabError(f"no notebooks found in {folder} (expected NN_name.py files)")
+    return sources
+
+
+def declared_parameters(notebook: nbformat.NotebookNode) -> set[str]:
+    """Names assigned in the notebook's ``parameters`` cell."""
+    return {parameter["name"] for parameter in pm.inspect_notebook(notebook).values()}
+
+
+def plan_notebooks(config: Config, run_dir: str, kernel: str,
+                   sources: list[Path] | None = None) -> list[NotebookPlan]:
+    """Read every notebook and decide its parameters; any mismatch is an error before work starts.
+
+    A notebook may declare ``run_dir``, top-level scalars (``seed``, ``backend``) and config
+    sections; every config key except the runner's own must be declared by some notebook, so
+    no parameter is silently ignored.
+    """
+    values = config.to_dict()
+    allowed = {"run_dir", *values} - RUN_LEVEL_KEYS
+    plans, used = [], set()
+    for source in sources or notebook_sources():
+        notebook = jupytext.read(source)
+        notebook.metadata["kernelspec"] = {"name": kernel, "display_name": kernel,
+                                           "language": "python"}
+        declared = declared_parameters(notebook)
+        unknown = declared - allowed
+        if unknown:
+            raise SeglabError(f"{source.name}: parameters cell declares {sorted(unknown)}, which are "
+                              f"not config keys (allowed: run_dir and {sorted(allowed - {'run_dir'})})")
+        if "run_dir" not in declared:
+            raise SeglabError(f"{source.name}: parameters cell must declare run_dir")
+        used |= declared
+        parameters = {name: values[name] for name in declared if name != "run_dir"}
+        plans.append(NotebookPlan(source, notebook, {"run_dir": run_dir, **parameters}))
+    orphans = set(values) - used - RUN_LEVEL_KEYS
+    if orphans:
+        raise SeglabError(f"config keys {sorted(orphans)} are declared by no notebook: they would "
+                          "be ignored; declare them in the notebook's parameters cell")
+    return plans
+
+
+def kernel_argv0(kernel: str) -> str:
+    """The interpreter a kernel name starts; unknown names are an error (never a fallback)."""
+    manager = KernelSpecManager()
+    try:
+        spec = manager.get_kernel_spec(kernel)
+    except NoSuchKernel:
+        known = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise SeglabError(f"kernel {kernel!r} is not registered (registered: {known}); use "
+                          "--kernel python3 for this interpreter, or ./setup_kernel.sh") from None
+    argv0 = spec.argv[0]
+    return sys.executable if argv0 in {"python", "python3"} and kernel == "python3" else argv0
+
+
+def new_run_id() -> str:
+    """Sortable, unique even for runs started in the same second: ``20261126T231500Z-3f9a1c``."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def run_pipeline(
+    config: Config,
+    *,
+    runs_dir: Path,
+    kernel: str = "python3",
+    run_id: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> RunResult:
+    """Execute every notebook into ``runs_dir/<run-id>/``; stop at the first failure.
+
+    Returns the result with status ``completed`` or ``failed``; the manifest says the same. A
+    ``KeyboardInterrupt`` marks the run ``interrupted`` and propagates.
+    """
+    argv0 = kernel_argv0(kernel)
+    resolution = resolve_backend(config.backend)
+    config = config.model_copy(update={"backend": resolution.name})
+    folder = RunFolder(runs_dir / (run_id or new_run_id()))
+    if folder.path.exists():
+        raise SeglabError(f"run folder {folder.path} already exists: choose another run id")
+    plans = plan_notebooks(config, _portable(folder.path), kernel)
+
+    folder.create()
+    save_config(config, folder.params)
+    started = time.perf_counter()
+    manifest = _initial_manifest(folder, config, kernel, argv0, resolution)
+    folder.write_json(folder.manifest, manifest)
+    folder.record_metrics(backend=resolution.name)
+    result = RunResult(folder, "running")
+    try:
+        for index, plan in enumerate(plans, start=1):
+            echo(f"[{index}/{len(plans)}] {plan.name} ...")
+            entry = _execute(plan, folder, kernel)
+            result.notebooks.append(entry)
+            echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} ({entry['seconds']:.1f} s)")
+            if entry["status"] != "completed":
+                result.status, result.message = "failed", entry["error"]
+                break
+        else:
+            result.status = "completed"
+    except KeyboardInterrupt:
+        result.status, result.message = "interrupted", "interrupted by the user (Ctrl-C)"
+        raise
+    finally:
+        _finish(folder, result, time.perf_counter() - started)
+    return result
+
+
+def _execute(plan: NotebookPlan, folder: RunFolder, kernel: str) -> dict[str, Any]:
+    output = folder.notebooks / f"{plan.name}.ipynb"
+    entry: dict[str, Any] = {"notebook": plan.source.name, "output": str(output.relative_to(folder.path))}
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            plan.notebook, str(output), parameters=plan.parameters, kernel_name=kernel,
+            language="python", cwd=str(plan.source.parent), progress_bar=sys.stderr.isatty(),
+            log_output=False, request_save_on_cell_execute=True,
+        )
+        entry["status"] = "completed"
+    except pm.PapermillExecutionError as exc:
+        entry.update(status="failed", cell=exc.exec_count,
+                     error=f"{plan.source.name} failed in cell {exc.exec_count}: {exc.ename}: "
+                           f"{exc.evalue.strip()} (executed notebook: {output})")
+    except Exception as exc:  # kernel death, timeouts: still a failed run, never a crash
+        entry.update(status="failed", error=f"{plan.source.name} could not run: "
+                                            f"{type(exc).__name__}: {exc}")
+    entry["seconds"] = round(time.perf_counter() - start, 2)
+    return entry
+
+
+def _finish(folder: RunFolder, result: RunResult, seconds: float) -> None:
+    metrics = folder.read_metrics()
+    keys = [*METRIC_KEYS, *(f"seconds_{stage}" for stage in STAGE_TIMINGS)]
+    complete = {key: metrics.get(key) for key in keys}
+    folder.write_json(folder.metrics, {**complete, **metrics, "seconds_total": round(seconds, 3)})
+    manifest = folder.read_json(folder.manifest)
+    manifest.update(status=result.status, error=result.message, notebooks=result.notebooks,
+                    ended_at=_now())
+    folder.write_json(folder.manifest, manifest)
+
+
+def _initial_manifest(folder: RunFolder, config: Config, kernel: str, argv0: str,
+                      resolution: Any) -> dict[str, Any]:
+    return {
+        "run_id": folder.run_id,
+        "experiment": config.experiment,
+        "status": "running",
+        "started_at": _now(),
+        "ended_at": None,
+        "notebooks": [],
+        "git": _git_facts(),
+        "python": platform.python_version(),
+        "packages": _package_versions(),
+        "backend": {"requested": resolution.requested, "name": resolution.name,
+                    "reason": resolution.reason},
+        "device": _device(resolution.name, resolution.reason),
+        "kernel": {"name": kernel, "argv0": argv0},
+        "host": platform.node(),
+        "pid": os.getpid(),
+        "seglab_version": __version__,
+    }
+
+
+def _git_facts() -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True,
+                                  timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in REPORTED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _device(backend: str, reason: str) -> str:
+    if backend == "gpu":
+        return reason
+    return f"CPU {platform.machine()} ({os.cpu_count()} cores)"
+
+
+def _portable(path: Path) -> str:
+    """Repo-relative when inside the checkout (executed notebooks stay portable), else absolute."""
+    try:
+        return str(path.resolve().relative_to(repo_root()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,238 @@
+"""One function per notebook: read the run folder, do the stage's work, write its outputs.
+
+Notebooks (and any other driver) call these in order; nothing passes between them but files in
+the run folder. Each function returns what its notebook shows.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+from seglab import cluster as clustering
+from seglab import data, eps, features, metrics, profiles, reduce
+from seglab.backend import Backend, get_backend
+from seglab.config import Config, load_config, save_config
+from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
+from seglab.runfolder import RunFolder
+
+FEATURES = "features.npy"
+FEATURE_INFO = "features.json"
+CUSTOMERS = "customers.parquet"
+PROFILE_TABLE = "profile_table.parquet"
+EMBEDDING = "embedding.npy"
+EPS = "eps.json"
+BASELINES = "baselines.json"
+
+
+def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
+    """The run folder and its effective config, with a notebook's parameters applied.
+
+    The config comes from ``run_dir/params.yaml`` when an earlier stage (or the runner) wrote
+    one, else from ``params/default.yaml``; ``sections`` (a notebook's papermill parameters, e.g.
+    ``reduce={"n_neighbors": 15}``) override it, and the result is saved back so later stages
+    see the same values.
+    """
+    folder = RunFolder(resolve(run_dir)).create()
+    base = folder.params if folder.params.exists() else resolve(DEFAULT_PARAMS)
+    config = load_config(base, sections=sections)
+    save_config(config, folder.params)
+    return folder, config
+
+
+def backend_for(config: Config) -> Backend:
+    """The backend the config names (the runner has already resolved ``auto``)."""
+    return get_backend(config.backend)
+
+
+# -- 01 exploration -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exploration:
+    table: data.CustomerTable
+    feature_set: features.FeatureSet
+    pca_raw: pd.DataFrame
+    """Explained variance of PCA on the standardised input columns (why PCA alone is not enough)."""
+
+
+def explore(folder: RunFolder, config: Config) -> Exploration:
+    """Load and validate the table, select and scale features; write them for the next stages."""
+    with folder.timed("load"):
+        table = data.load_customers(config.data, resolve_uri(config.data.path))
+    with folder.timed("features"):
+        feature_set = features.build_features(
+            table.features,
+            config.features,
+            seed=config.seed,
+            categorical=[c for cols in table.categorical_columns.values() for c in cols],
+        )
+    standardised = _standardise(table.features.to_numpy(dtype=np.float32, copy=False))
+    pca_raw = features.pca_variance(standardised, max_components=min(50, standardised.shape[1]))
+
+    folder.save_array(FEATURES, feature_set.matrix)
+    folder.write_json(
+        folder.artifact(FEATURE_INFO),
+        {"names": feature_set.names, "dropped": feature_set.dropped, "data": table.report.to_dict()},
+    )
+    customers = pd.DataFrame({config.data.id_column: table.ids})
+    if table.truth is not None:
+        customers["truth"] = table.truth
+    customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
+    profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
+    table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
+    folder.record_metrics(
+        n_rows=len(table.ids),
+        n_features_in=feature_set.n_features_in,
+        n_features_used=len(feature_set.names),
+    )
+    _update_manifest(folder, data_fingerprint=table.fingerprint, data_path=config.data.path)
+    return Exploration(table, feature_set, pca_raw)
+
+
+def _standardise(matrix: np.ndarray) -> np.ndarray:
+    spread = matrix.std(axis=0)
+    return (matrix - matrix.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+
+
+# -- 02 dimensionality reduction ------------------------------------------------------------
+def reduce_dimensions(folder: RunFolder, config: Config) -> reduce.Embedding:
+    """Embed the features (UMAP) and check trustworthiness."""
+    matrix = folder.load_array(FEATURES, "01_exploration")
+    with folder.timed("reduce"):
+        embedding = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
+    folder.save_array(EMBEDDING, embedding.coords)
+    folder.record_metrics(trustworthiness=embedding.trustworthiness)
+    return embedding
+
+
+# -- 03 eps search ----------------------------------------------------------------------------
+def search_eps(folder: RunFolder, config: Config) -> eps.EpsChoice:
+    """k-distance curve on the embedding, its knee and the band where the knee is stable."""
+    coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
+    min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
+    with folder.timed("eps"):
+        choice = eps.choose_eps(coords, min_samples, config.eps, backend_for(config))
+    chosen = config.cluster.eps or choice.eps
+    folder.write_json(
+        folder.artifact(EPS),
+        {
+            "eps": chosen,
+            "knee_eps": choice.eps,
+            "eps_low": choice.eps_low,
+            "eps_high": choice.eps_high,
+            "min_samples": min_samples,
+            "source": "cluster.eps" if config.cluster.eps else "knee",
+        },
+    )
+    folder.record_metrics(
+        eps=chosen, eps_low=choice.eps_low, eps_high=choice.eps_high, min_samples=min_samples
+    )
+    return choice
+
+
+# -- 04 clustering --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClusteringOutcome:
+    clustering: clustering.Clustering
+    warnings: list[str]
+    scores: dict[str, Any]
+    baselines: pd.DataFrame
+    coords: np.ndarray
+    matrix: np.ndarray
+
+
+def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
+    """Cluster the embedding, score it, compare with the baselines, write ``labels.parquet``."""
+    coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
+    matrix = folder.load_array(FEATURES, "01_exploration")
+    chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
+    customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
+    truth = customers["truth"].to_numpy() if "truth" in customers else None
+    backend = backend_for(config)
+    settings = _cluster_settings(config, chosen, len(coords))
+
+    with folder.timed("cluster"):
+        result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
+    found = clustering.density_warnings(result)
+    for message in found:
+        warnings.warn(message, stacklevel=2)
+    with folder.timed("metrics"):
+        scores = metrics.score(coords, matrix, result.labels, backend, config.metrics,
+                               truth=truth, seed=config.seed)
+    baselines = compare_baselines(coords, result, config, backend, settings, truth)
+
+    labels = pd.DataFrame({config.data.id_column: customers[config.data.id_column],
+                           "cluster": result.labels})
+    labels.to_parquet(folder.labels, index=False)
+    folder.write_json(folder.artifact(BASELINES), {"rows": baselines.to_dict(orient="records")})
+    folder.record_metrics(**scores)
+    _update_manifest(folder, warnings=found)
+    return ClusteringOutcome(result, found, scores, baselines, coords, matrix)
+
+
+def _cluster_settings(config: Config, chosen: dict[str, Any], n_rows: int) -> dict[str, Any]:
+    return {
+        "eps": chosen["eps"],
+        "min_samples": chosen["min_samples"],
+        "n_clusters": config.cluster.n_clusters,
+        "min_cluster_size": config.cluster.min_cluster_size or max(10, n_rows // 200),
+        "seed": config.seed,
+    }
+
+
+def compare_baselines(
+    coords: np.ndarray,
+    chosen: clustering.Clustering,
+    config: Config,
+    backend: Backend,
+    settings: dict[str, Any],
+    truth: np.ndarray | None,
+) -> pd.DataFrame:
+    """The chosen algorithm beside each baseline, scored on the same sampled embedding rows."""
+    rng = np.random.default_rng(config.seed)
+    n_rows = len(coords)
+    rows = np.sort(rng.choice(n_rows, size=min(n_rows, config.cluster.baseline_sample), replace=False))
+    sample, sample_truth = coords[rows], None if truth is None else truth[rows]
+    n_found = max(2, len(set(chosen.labels[rows].tolist()) - {-1}))
+    sample_settings = {**settings, "n_clusters": config.cluster.n_clusters or n_found,
+                       "min_cluster_size": max(10, len(rows) // 200)}
+    table = [_summarise(chosen.algorithm, chosen.labels[rows], chosen.seconds, sample,
+                        sample_truth, backend, config)]
+    for name in config.cluster.baselines:
+        if name != chosen.algorithm:
+            result = clustering.cluster(sample, name, backend, **sample_settings)
+            table.append(_summarise(name, result.labels, result.seconds, sample, sample_truth,
+                                    backend, config))
+    return pd.DataFrame(table)
+
+
+def _summarise(
+    algorithm: str,
+    labels: np.ndarray,
+    seconds: float,
+    coords: np.ndarray,
+    truth: np.ndarray | None,
+    backend: Backend,
+    config: Config,
+) -> dict[str, Any]:
+    silhouette = metrics.sampled_silhouette(
+        coords, labels, backend, sample_size=config.metrics.silhouette_sample,
+        bootstrap=config.metrics.bootstrap, confidence=config.metrics.confidence, seed=config.seed,
+    )
+    return {
+        "algorithm": algorithm,
+        **metrics.cluster_shape(labels),
+        "silhouette": None if silhouette is None else round(silhouette.value, 4),
+        "ari": None if truth is None else round(float(adjusted_rand_score(truth, labels)), 4),
+        "seconds": round(seconds, 2),
+    }
+
+
+# -- manifest helpers -----------------------------------------------------------------------
+def _update_manifest(folder: RunFolder, **facts: Any) -> None:
+    folder.write_json(folder.manifest, {**folder.read_json(folder.manifest), **facts})
