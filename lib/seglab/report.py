@@ -12,7 +12,7 @@ import yaml
 
 from seglab import profiles
 from seglab.runfolder import RunFolder
-from seglab.stages import BASELINES, PROFILE_TABLE
+from seglab.stages import BASELINES, segment_profiles
 
 FIGURE_CAPTIONS = {
     "embedding_clusters": "Customers in the embedding, coloured by segment (grey: noise).",
@@ -77,9 +77,7 @@ def _segments(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
         return []
     labels = pd.read_parquet(folder.labels)["cluster"].to_numpy()
     sizes = profiles.segment_sizes(labels)
-    table_path = folder.artifact(PROFILE_TABLE)
-    gaps = (profiles.segment_profiles(pd.read_parquet(table_path), labels)
-            if table_path.exists() else pd.DataFrame())
+    gaps = segment_profiles(folder, labels)
     rows = []
     for segment, customers, share in sizes.itertuples(index=False):
         traits = []

@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from seglab import __version__
 from seglab.backend import resolve as resolve_backend
 from seglab.config import SECTIONS, Config, save_config
+from seglab.environment import package_versions
 from seglab.errors import SeglabError
 from seglab.metrics import METRIC_KEYS
 from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
@@ -36,8 +36,6 @@ from seglab.runfolder import RunFolder
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
 STAGE_TIMINGS = ("load", "features", "reduce", "eps", "cluster", "metrics")
-REPORTED_PACKAGES = ("seglab", "numpy", "scipy", "pandas", "scikit-learn", "umap-learn", "dbscan",
-                     "matplotlib", "papermill", "jupytext", "ipykernel", "cuml", "cudf", "cupy")
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,7 @@ def _initial_manifest(folder: RunFolder, config: Config, kernel: str, argv0: str
         "notebooks": [],
         "git": _git_facts(),
         "python": platform.python_version(),
-        "packages": _package_versions(),
+        "packages": {k: v for k, v in package_versions().items() if v},
         "backend": {"requested": resolution.requested, "name": resolution.name,
                     "reason": resolution.reason},
         "device": _device(resolution.name, resolution.reason),
@@ -245,16 +243,6 @@ def _git_facts() -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain")
     return {"commit": commit, "dirty": None if status is None else bool(status)}
-
-
-def _package_versions() -> dict[str, str]:
-    versions = {}
-    for name in REPORTED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def _device(backend: str, reason: str) -> str:

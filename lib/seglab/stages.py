@@ -151,8 +151,9 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     matrix = folder.load_array(FEATURES, "01_exploration")
     chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
-    customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
-    truth = customers["truth"].to_numpy() if "truth" in customers else None
+    ids = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"),
+                          columns=[config.data.id_column])[config.data.id_column]
+    truth = known_segments(folder)
     backend = backend_for(config)
     settings = _cluster_settings(config, chosen, len(coords))
 
@@ -166,8 +167,7 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
                                truth=truth, seed=config.seed)
     baselines = compare_baselines(coords, result, config, backend, settings, truth)
 
-    labels = pd.DataFrame({config.data.id_column: customers[config.data.id_column],
-                           "cluster": result.labels})
+    labels = pd.DataFrame({config.data.id_column: ids, "cluster": result.labels})
     labels.to_parquet(folder.labels, index=False)
     folder.write_json(folder.artifact(BASELINES), {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
@@ -231,6 +231,19 @@ def _summarise(
         "ari": None if truth is None else round(float(adjusted_rand_score(truth, labels)), 4),
         "seconds": round(seconds, 2),
     }
+
+
+# -- shared readers -----------------------------------------------------------------------------
+def known_segments(folder: RunFolder) -> np.ndarray | None:
+    """Ground-truth segments saved by 01, or ``None`` when the table has no label column."""
+    customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
+    return customers["truth"].to_numpy() if "truth" in customers else None
+
+
+def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:
+    """Per-segment standardised differences on the interpretable columns saved by 01."""
+    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"))
+    return profiles.segment_profiles(table, labels)
 
 
 # -- manifest helpers -----------------------------------------------------------------------

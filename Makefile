@@ -1,0 +1,58 @@
+# seglab: `make help` lists the targets. The first call creates .venv and installs the project.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PARAMS ?= params/default.yaml
+ROWS ?= 50000
+DATA := data/customers.parquet
+TINY_DATA := tests/data/tiny_customers.parquet
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help setup data run test test-fast references lint clean
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## /  /' -e 's/: /\t/' | expand -t 20
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## setup: create .venv and install seglab with the dev extra (again whenever pyproject.toml changes)
+setup: $(STAMP)
+
+## data: generate the default synthetic customer table (ROWS=50000)
+data: $(DATA)
+
+$(DATA): | $(STAMP)
+	$(BIN)/seglab data synth --rows $(ROWS) --seed 0 --out $(DATA)
+
+## run: one tracked pipeline run on the default data (PARAMS=params/default.yaml)
+run: $(STAMP) $(DATA)
+	$(BIN)/seglab run --params $(PARAMS)
+
+## test: the whole test suite: unit, CLI, end to end and the nbval notebook references
+test: $(STAMP)
+	$(BIN)/pytest tests tests/reference $(NBVAL)
+
+## test-fast: the suite without the slow quality and end-to-end tests
+test-fast: $(STAMP)
+	$(BIN)/pytest tests -m "not slow and not gpu and not aws"
+
+## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
+references: $(STAMP)
+	$(BIN)/python -m seglab.references
+
+## lint: ruff on the package, tests, notebooks and benchmarks
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests notebooks bench
+
+## clean: remove runs, generated data and caches (keeps .venv)
+clean:
+	rm -rf runs data .pytest_cache .ruff_cache
