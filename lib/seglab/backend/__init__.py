@@ -8,8 +8,6 @@ package; the GPU backend uses cuML/CuPy, imported only inside :mod:`seglab.backe
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -82,20 +80,27 @@ class Resolution:
 
 
 def gpu_status() -> tuple[bool, str]:
-    """Whether cuML and a CUDA device are usable, without importing cuML."""
-    if importlib.util.find_spec("cuml") is None:
-        return False, "cuML is not installed"
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return False, "no CUDA device (nvidia-smi not found)"
+    """Whether cuML and a CUDA device are usable, without importing cuML.
+
+    The device is probed through CuPy (a cuML dependency), which also catches a driver too old
+    for the installed CUDA build, something ``nvidia-smi`` alone would not.
+    """
+    for package, label in (("cuml", "cuML"), ("cupy", "CuPy")):
+        if importlib.util.find_spec(package) is None:
+            return False, f"{label} is not installed"
     try:
-        probe = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, f"no CUDA device (nvidia-smi failed: {exc})"
-    gpus = [line for line in probe.stdout.splitlines() if line.startswith("GPU ")]
-    if probe.returncode != 0 or not gpus:
-        return False, "no CUDA device (nvidia-smi lists no GPU)"
-    return True, f"cuML installed and {gpus[0].split(' (')[0]}"
+        import cupy
+
+        runtime = cupy.cuda.runtime
+        count = runtime.getDeviceCount()
+        name = runtime.getDeviceProperties(0)["name"] if count else None
+    except Exception as exc:  # CUDA runtime/driver errors come in several types
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return False, f"no usable CUDA device ({detail})"
+    if not count:
+        return False, "no CUDA device (CUDA lists none)"
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    return True, f"cuML installed and GPU 0: {name}"
 
 
 def resolve(requested: BackendName = "auto") -> Resolution:
@@ -105,8 +110,8 @@ def resolve(requested: BackendName = "auto") -> Resolution:
     usable, why = gpu_status()
     if requested == "gpu":
         if not usable:
-            raise SeglabError(f"backend gpu requested but {why}: use --backend cpu or install RAPIDS "
-                              "(see README, 'GPU and SageMaker')")
+            raise SeglabError(f"backend gpu requested but {why}: use --backend cpu or install "
+                              "RAPIDS (see README, 'GPU and SageMaker')")
         return Resolution(requested, "gpu", why)
     if requested != "auto":
         raise SeglabError(f"backend {requested!r} is not one of auto, cpu, gpu")

@@ -1,0 +1,310 @@
+"""The GPU backend: cuML, cuVS and CuPy on one CUDA device (imported only here, lazily).
+
+Arrays stay on the device (CuPy) from :meth:`GpuBackend.asarray` through UMAP, the k-distance
+curve, DBSCAN and the scores; :meth:`GpuBackend.to_numpy` is the one way back to the host, for
+plots and files. The knobs that matter at millions of rows are set explicitly here rather
+than left to cuML's defaults (see ``docs/gpu_sagemaker.md``):
+
+* UMAP above :data:`EXACT_KNN_ROWS` rows gets a precomputed kNN graph from cuVS nn-descent,
+  built in overlapping batches (``n_clusters``/``overlap_factor``), so a seeded UMAP never
+  falls back to cuML's O(n²) brute-force kNN;
+* DBSCAN runs the random-ball-cover algorithm (``algorithm="rbc"``), which needs float32
+  input and int64 labels, under a memory budget (``max_mbytes_per_batch``);
+* silhouette is tiled (``chunksize``); Davies-Bouldin and Calinski-Harabasz, which cuML lacks,
+  are computed here with CuPy; the Gaussian mixture runs on the host with scikit-learn.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import cupy as cp
+import numpy as np
+
+from seglab.errors import DataError
+
+EXACT_KNN_ROWS = 50_000
+"""At or below this many rows UMAP builds its kNN graph exactly (cuML's own threshold)."""
+KNN_BATCH_ROWS = 2_000_000
+"""Rows of the input on the device at once while nn-descent builds a batched kNN graph."""
+KNN_OVERLAP = 2
+"""Batches each row joins in a batched nn-descent build (recall across batch borders)."""
+DBSCAN_MEMORY_FRACTION = 0.5
+"""Share of the free device memory DBSCAN may use per batch when no budget is given."""
+SILHOUETTE_CHUNK = 40_000
+"""Rows per silhouette tile (cuML's default, sized for a 16 GB V100/T4)."""
+
+
+class GpuBackend:
+    """cuML/CuPy implementation of :class:`seglab.backend.Backend`.
+
+    Args:
+        reason: why this backend was chosen (recorded in the run manifest).
+        dbscan_mbytes: DBSCAN batch budget in MiB; ``None`` uses
+            :data:`DBSCAN_MEMORY_FRACTION` of the free device memory at call time.
+        knn_batch_rows: rows per nn-descent batch; lower it when UMAP runs out of memory.
+        silhouette_chunk: rows per silhouette tile; lower it on small GPUs.
+    """
+
+    name = "gpu"
+
+    def __init__(self, reason: str, *, dbscan_mbytes: int | None = None,
+                 knn_batch_rows: int = KNN_BATCH_ROWS,
+                 silhouette_chunk: int = SILHOUETTE_CHUNK) -> None:
+        self.reason = reason
+        self.dbscan_mbytes = dbscan_mbytes
+        self.knn_batch_rows = knn_batch_rows
+        self.silhouette_chunk = silhouette_chunk
+        props = cp.cuda.runtime.getDeviceProperties(cp.cuda.runtime.getDevice())
+        name = props["name"]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        self.device = f"{name} ({props['totalGlobalMem'] / 2**30:.0f} GiB)"
+
+    # -- data movement -------------------------------------------------------------------
+
+    def asarray(self, x: Any) -> Any:
+        """Move host data (NumPy, pandas) or a cuDF frame to the device as float32."""
+        if isinstance(x, cp.ndarray):
+            return x.astype(cp.float32, copy=False)
+        if hasattr(x, "to_cupy"):
+            return x.to_cupy(dtype="float32")
+        return cp.asarray(np.asarray(x, dtype=np.float32))
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """Move device data to the host (no copy for data already there)."""
+        if isinstance(x, cp.ndarray):
+            return cp.asnumpy(x)
+        return np.asarray(x)
+
+    def read_table(self, path: str) -> Any:
+        """Decode a CSV or Parquet table on the GPU with cuDF (local path or ``s3://``).
+
+        Returns a pandas frame for the CPU path's validation (:mod:`seglab.data`), so the
+        messages are the same; only the parsing, the slow part at scale, moves to the GPU.
+
+        Raises:
+            DataError: the file is missing, unreadable or neither CSV nor Parquet.
+        """
+        import cudf
+
+        suffixes = "".join(Path(path).suffixes[-2:]).lower()
+        if suffixes.endswith((".parquet", ".pq")):
+            reader = cudf.read_parquet
+        elif suffixes.endswith((".csv", ".csv.gz")):
+            reader = cudf.read_csv
+        else:
+            raise DataError(f"{path}: unknown table format; use a .csv or .parquet file")
+        try:
+            return reader(path).to_pandas()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise DataError(f"{path}: cannot read the table ({exc}); check the path and the "
+                            "file format") from exc
+
+    # -- embedding -----------------------------------------------------------------------
+
+    def umap_fit(self, X: Any, *, n_components: int, n_neighbors: int, min_dist: float,
+                 n_epochs: int | None, seed: int) -> tuple[Any, Any]:
+        """Fit cuML UMAP; return ``(embedding, model)``.
+
+        Up to :data:`EXACT_KNN_ROWS` rows UMAP builds an exact kNN graph itself. Above, the
+        graph comes from :meth:`_nn_descent_graph` and is passed as ``precomputed_knn``: with a
+        seed, cuML would otherwise build it by brute force, O(n²). The seed then makes the
+        layout reproducible given the graph (nn-descent itself may vary in a few neighbours).
+        """
+        from cuml.manifold import UMAP
+
+        X = self.asarray(X)
+        params: dict[str, Any] = {
+            "n_components": n_components, "n_neighbors": n_neighbors, "min_dist": min_dist,
+            "n_epochs": n_epochs, "random_state": seed, "output_type": "cupy",
+        }
+        if X.shape[0] <= EXACT_KNN_ROWS:
+            model = UMAP(build_algo="brute_force_knn", **params)
+            return model.fit_transform(X), model
+        n_clusters = self._knn_clusters(X.shape[0])
+        model = UMAP(build_algo="nn_descent", precomputed_knn=self._nn_descent_graph(
+            X, n_neighbors, n_clusters), build_kwds=_umap_build_kwds(n_neighbors, n_clusters),
+            **params)
+        with warnings.catch_warnings():
+            # the graph is precomputed, so nn-descent's non-determinism warning does not apply
+            warnings.filterwarnings("ignore", message=".*not deterministic.*")
+            return model.fit_transform(X), model
+
+    def umap_transform(self, model: Any, X: Any) -> Any:
+        """Place new rows into a fitted cuML UMAP embedding."""
+        return model.transform(self.asarray(X))
+
+    def _knn_clusters(self, n_rows: int) -> int:
+        """Batches for the nn-descent build: 1 when the input fits, else enough for
+        about ``knn_batch_rows`` rows per batch (always more than :data:`KNN_OVERLAP`)."""
+        if n_rows <= self.knn_batch_rows:
+            return 1
+        return max(KNN_OVERLAP + 1, math.ceil(n_rows * KNN_OVERLAP / self.knn_batch_rows))
+
+    def _nn_descent_graph(self, X: Any, n_neighbors: int, n_clusters: int) -> tuple[Any, Any]:
+        """Approximate kNN graph ``(indices int64, euclidean distances)`` by cuVS nn-descent,
+        self included in column 0; batched builds read the input from the host."""
+        from cuvs.common import Resources
+        from cuvs.neighbors import all_neighbors, nn_descent
+
+        degree = max(64, n_neighbors)
+        params = all_neighbors.AllNeighborsParams(
+            algo="nn_descent", metric="sqeuclidean", n_clusters=n_clusters,
+            overlap_factor=KNN_OVERLAP if n_clusters > 1 else 1,
+            nn_descent_params=nn_descent.IndexParams(
+                metric="sqeuclidean", graph_degree=degree, intermediate_graph_degree=2 * degree),
+        )
+        indices = cp.empty((X.shape[0], n_neighbors), dtype=cp.int64)
+        distances = cp.empty((X.shape[0], n_neighbors), dtype=cp.float32)
+        dataset = cp.asnumpy(X) if n_clusters > 1 else X
+        all_neighbors.build(dataset, n_neighbors, params, indices=indices, distances=distances,
+                            resources=Resources())
+        return indices, cp.sqrt(cp.maximum(distances, 0))
+
+    # -- neighbours and clustering -------------------------------------------------------
+
+    def kneighbors(self, X: Any, k: int, query: Any | None = None) -> tuple[Any, Any]:
+        """Exact kNN with cuML (random ball cover for 2-3 dims, brute force above)."""
+        from cuml.neighbors import NearestNeighbors
+
+        X = self.asarray(X)
+        nn = NearestNeighbors(n_neighbors=k, output_type="cupy").fit(X)
+        distances, indices = nn.kneighbors(X if query is None else self.asarray(query),
+                                           n_neighbors=k)
+        return distances, indices.astype(cp.int64, copy=False)
+
+    def dbscan(self, X: Any, *, eps: float, min_samples: int) -> tuple[Any, Any]:
+        """Exact DBSCAN with cuML's random ball cover on float32 with int64 labels."""
+        from cuml.cluster import DBSCAN
+
+        X = self.asarray(X)
+        model = DBSCAN(eps=eps, min_samples=min_samples, algorithm="rbc",
+                       max_mbytes_per_batch=self._dbscan_budget(), output_type="cupy",
+                       calc_core_sample_indices=True)
+        model.fit(X, out_dtype="int64")
+        core = cp.zeros(X.shape[0], dtype=bool)
+        core[cp.asarray(model.core_sample_indices_)] = True
+        return cp.asarray(model.labels_).astype(cp.int64, copy=False), core
+
+    def _dbscan_budget(self) -> int:
+        """``max_mbytes_per_batch``: the configured budget or a share of free memory."""
+        if self.dbscan_mbytes is not None:
+            return self.dbscan_mbytes
+        free, _total = cp.cuda.runtime.memGetInfo()
+        return max(1, int(free * DBSCAN_MEMORY_FRACTION / 2**20))
+
+    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int) -> Any:
+        """cuML HDBSCAN labels (-1 = noise); nn-descent kNN above :data:`EXACT_KNN_ROWS`."""
+        from cuml.cluster.hdbscan import HDBSCAN
+
+        X = self.asarray(X)
+        build: dict[str, Any] = {}
+        if X.shape[0] > EXACT_KNN_ROWS:
+            n_clusters = self._knn_clusters(X.shape[0])
+            build = {"build_algo": "nn_descent",
+                     "build_kwds": _umap_build_kwds(min_samples, n_clusters)}
+        model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
+                        output_type="cupy", **build)
+        return cp.asarray(model.fit_predict(X)).astype(cp.int64, copy=False)
+
+    def kmeans(self, X: Any, *, n_clusters: int, seed: int) -> Any:
+        """cuML KMeans (k-means|| initialisation) labels."""
+        from cuml.cluster import KMeans
+
+        model = KMeans(n_clusters=n_clusters, random_state=seed, output_type="cupy")
+        return cp.asarray(model.fit_predict(self.asarray(X))).astype(cp.int64, copy=False)
+
+    def gaussian_mixture(self, X: Any, *, n_components: int, seed: int) -> Any:
+        """scikit-learn GaussianMixture on the host (cuML has none); labels on the device."""
+        from sklearn.mixture import GaussianMixture
+
+        model = GaussianMixture(n_components=n_components, covariance_type="full",
+                                random_state=seed)
+        return cp.asarray(model.fit_predict(self.to_numpy(X)).astype(np.int64))
+
+    # -- scores --------------------------------------------------------------------------
+
+    def silhouette_samples(self, X: Any, labels: Any) -> Any:
+        """Per-point silhouette with cuML, tiled by ``silhouette_chunk`` rows."""
+        from cuml.metrics.cluster import silhouette_samples
+
+        return cp.asarray(silhouette_samples(self.asarray(X), cp.asarray(labels),
+                                             chunksize=self.silhouette_chunk))
+
+    def trustworthiness(self, X: Any, embedding: Any, *, n_neighbors: int) -> float:
+        """cuML trustworthiness (batched, float32)."""
+        from cuml.metrics import trustworthiness
+
+        return float(trustworthiness(self.asarray(X), self.asarray(embedding),
+                                     n_neighbors=n_neighbors))
+
+    def davies_bouldin(self, X: Any, labels: Any) -> float:
+        """Davies-Bouldin index in CuPy (cuML has none)."""
+        return davies_bouldin(cp, self.asarray(X), cp.asarray(labels))
+
+    def calinski_harabasz(self, X: Any, labels: Any) -> float:
+        """Calinski-Harabasz index in CuPy (cuML has none)."""
+        return calinski_harabasz(cp, self.asarray(X), cp.asarray(labels))
+
+
+def _umap_build_kwds(n_neighbors: int, n_clusters: int) -> dict[str, int]:
+    """cuML 26.x ``build_kwds`` for a (batched) nn-descent kNN build."""
+    degree = max(64, n_neighbors)
+    kwds = {"nnd_graph_degree": degree, "nnd_intermediate_graph_degree": 2 * degree,
+            "knn_n_clusters": n_clusters}
+    if n_clusters > 1:
+        kwds["knn_overlap_factor"] = KNN_OVERLAP
+    return kwds
+
+
+def _cluster_centroids(xp: Any, X: Any, labels: Any) -> tuple[Any, Any, Any]:
+    """``(centroids (k, d), counts (k,), label index per row)`` for ``k >= 2`` labels.
+
+    Raises:
+        ValueError: fewer than 2 or more than ``n - 1`` labels (as scikit-learn does).
+    """
+    uniques, inverse = xp.unique(labels, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n, k = X.shape[0], int(uniques.shape[0])
+    if not 2 <= k <= n - 1:
+        raise ValueError(f"Number of labels is {k}. Valid values are 2 to n_samples - 1 "
+                         "(inclusive)")
+    counts = xp.bincount(inverse, minlength=k)
+    sums = xp.stack([xp.bincount(inverse, weights=X[:, j], minlength=k)
+                     for j in range(X.shape[1])], axis=1)
+    return sums / counts[:, None], counts, inverse
+
+
+def calinski_harabasz(xp: Any, X: Any, labels: Any) -> float:
+    """Calinski-Harabasz index with array module ``xp`` (NumPy or CuPy), in O(n·d).
+
+    Same definition as :func:`sklearn.metrics.calinski_harabasz_score`: between-cluster over
+    within-cluster dispersion, each divided by its degrees of freedom.
+    """
+    X = X.astype(xp.float64)
+    centroids, counts, inverse = _cluster_centroids(xp, X, labels)
+    n, k = X.shape[0], centroids.shape[0]
+    between = float((counts * ((centroids - X.mean(axis=0)) ** 2).sum(axis=1)).sum())
+    within = float(((X - centroids[inverse]) ** 2).sum())
+    return 1.0 if within == 0.0 else between * (n - k) / (within * (k - 1))
+
+
+def davies_bouldin(xp: Any, X: Any, labels: Any) -> float:
+    """Davies-Bouldin index with array module ``xp`` (NumPy or CuPy), in O(n·d + k²·d).
+
+    Same definition as :func:`sklearn.metrics.davies_bouldin_score`: the mean over clusters of
+    the worst ratio of summed mean intra-cluster distances to centroid distance.
+    """
+    X = X.astype(xp.float64)
+    centroids, counts, inverse = _cluster_centroids(xp, X, labels)
+    spread = xp.bincount(inverse, weights=xp.sqrt(((X - centroids[inverse]) ** 2).sum(axis=1)),
+                         minlength=centroids.shape[0]) / counts
+    gaps = xp.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    if float(spread.max()) == 0.0 or float(gaps.max()) == 0.0:
+        return 0.0
+    gaps[gaps == 0] = xp.inf
+    ratios = (spread[:, None] + spread[None, :]) / gaps
+    return float(ratios.max(axis=1).mean())

@@ -1,0 +1,3 @@
+"""Fake ``cupy.cuda``."""
+
+from cupy.cuda import runtime  # noqa: F401

@@ -1,0 +1,30 @@
+"""Fake ``cupy.cuda.runtime``: one 16 GiB device, or none when ``FAKE_GPU_COUNT=0``."""
+
+import os
+from typing import Any
+
+GIB = 2**30
+
+
+class CUDARuntimeError(RuntimeError):
+    """What CuPy raises when the runtime or driver fails."""
+
+
+def getDeviceCount() -> int:
+    count = int(os.environ.get("FAKE_GPU_COUNT", "1"))
+    if count == 0:
+        raise CUDARuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+    return count
+
+
+def getDevice() -> int:
+    return 0
+
+
+def getDeviceProperties(device: int) -> dict[str, Any]:
+    getDeviceCount()
+    return {"name": b"Fake GPU", "totalGlobalMem": 16 * GIB}
+
+
+def memGetInfo() -> tuple[int, int]:
+    return 8 * GIB, 16 * GIB

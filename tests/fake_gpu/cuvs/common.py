@@ -1,0 +1,5 @@
+"""Fake ``cuvs.common.Resources``."""
+
+
+class Resources:
+    """A CUDA stream and handle, in cuVS."""

@@ -1,0 +1,1 @@
+"""Fake ``cuvs.neighbors``."""
