@@ -47,7 +47,7 @@ test-fast: $(STAMP)
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)
-	$(BIN)/python -m seglab.references
+	$(BIN)/python tests/make_references.py
 
 ## lint: ruff on the package, tests, notebooks and benchmarks
 lint: $(STAMP)

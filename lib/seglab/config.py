@@ -215,7 +215,7 @@ def load_config(
     Raises:
         ConfigError: naming the file, the dotted key and the problem.
     """
-    source = str(path) if path is not None else "defaults"
+    source = str(path) if path is not None else "config"
     raw = _read_yaml(Path(path)) if path is not None else {}
     for key, value in (sections or {}).items():
         if isinstance(value, Mapping) and isinstance(raw.get(key), Mapping):
