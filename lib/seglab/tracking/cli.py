@@ -1,0 +1,110 @@
+"""``seglab runs`` (the leaderboard) and ``seglab sync`` (replay what a remote missed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from seglab.tracking.backends import default_runs_dir
+from seglab.tracking.leaderboard import OPERATORS, format_leaderboard, leaderboard, table_columns
+from seglab.tracking.sync import sync
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``runs`` and ``sync`` on the ``seglab`` subcommand parsers.
+
+    Each sets ``handler``: a function of the parsed arguments returning the exit code.
+    """
+    runs = subparsers.add_parser(
+        "runs",
+        help="leaderboard of tracked runs",
+        description="One row per run from the local tracking store (runs/seglab.db).",
+    )
+    _add_store_options(runs)
+    runs.add_argument(
+        "--sort",
+        metavar="KEY",
+        help="metric or parameter (silhouette, cluster.eps, seconds); metrics sort best-first "
+        "descending, prefix + or - to force (--sort=+davies_bouldin); missing values last",
+    )
+    runs.add_argument(
+        "--filter",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("KEY", "OP", "VALUE"),
+        help=f"keep runs where KEY OP VALUE (OP: {' '.join(OPERATORS)}); repeatable",
+    )
+    runs.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    runs.add_argument("--limit", type=int, help="show the first N runs")
+    runs.add_argument(
+        "--columns",
+        help="comma-separated columns for the table (default: status, varying params, "
+        "headline metrics)",
+    )
+    runs.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+    runs.set_defaults(handler=runs_command)
+
+    replay = subparsers.add_parser(
+        "sync",
+        help="replay runs a remote tracking backend missed",
+        description="Push finished runs whose SageMaker/MLflow mirror failed or never happened.",
+    )
+    _add_store_options(replay)
+    replay.add_argument(
+        "--to",
+        choices=("sagemaker", "mlflow"),
+        help="also push runs never mirrored to this backend (default: only failed/pending ones)",
+    )
+    replay.add_argument("--s3-prefix", help="with --to sagemaker: upload artifacts under this URI")
+    replay.add_argument("--mlflow-uri", help="with --to mlflow: the tracking URI")
+    replay.set_defaults(handler=sync_command)
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    """Print or write the leaderboard; exit 0."""
+    frame = leaderboard(
+        args.runs_dir or default_runs_dir(),
+        experiment=args.experiment,
+        sort=args.sort,
+        filters=args.filter,
+        limit=args.limit,
+    )
+    columns = None
+    if args.format == "table":
+        columns = args.columns.split(",") if args.columns else table_columns(frame, args.sort)
+    text = format_leaderboard(frame, args.format, columns)
+    if args.output:
+        args.output.write_text(text)
+        print(f"{len(frame)} runs written to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    """Replay missed mirrors; exit 1 if any trial still failed."""
+    results = sync(
+        args.runs_dir or default_runs_dir(),
+        experiment=args.experiment,
+        to=args.to,
+        s3_prefix=args.s3_prefix,
+        mlflow_uri=args.mlflow_uri,
+    )
+    failed = [result for result in results if result.error]
+    for result in results:
+        outcome = f"failed: {result.error}" if result.error else "synced"
+        print(f"{result.trial} -> {result.backend}: {outcome}")
+    print(f"{len(results) - len(failed)} synced, {len(failed)} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help="runs folder holding seglab.db (default: runs/ under the repository root)",
+    )
+    parser.add_argument("--experiment", help="only this experiment")
