@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import cupy as cp
 import numpy as np
-
-from seglab.errors import DataError
 
 EXACT_KNN_ROWS = 50_000
 """At or below this many rows UMAP builds its kNN graph exactly (cuML's own threshold)."""
@@ -79,29 +77,30 @@ class GpuBackend:
             return cp.asnumpy(x)
         return np.asarray(x)
 
-    def read_table(self, path: str) -> Any:
-        """Decode a CSV or Parquet table on the GPU with cuDF (local path or ``s3://``).
+    def read_table(self, path: str, columns: list[str] | None = None) -> Any:
+        """:func:`seglab.data.read_table` with the decoding on the GPU (cuDF).
 
-        Returns a pandas frame for the CPU path's validation (:mod:`seglab.data`), so the
-        messages are the same; only the parsing, the slow part at scale, moves to the GPU.
-
-        Raises:
-            DataError: the file is missing, unreadable or neither CSV nor Parquet.
+        Returns a pandas frame for :func:`seglab.data.prepare_table`. Whatever cuDF cannot
+        read (unknown suffix, missing file, bad content) goes to the CPU reader, so the user
+        sees its :class:`~seglab.errors.DataError` messages, or gets the table all the same.
         """
         import cudf
 
-        suffixes = "".join(Path(path).suffixes[-2:]).lower()
-        if suffixes.endswith((".parquet", ".pq")):
-            reader = cudf.read_parquet
-        elif suffixes.endswith((".csv", ".csv.gz")):
-            reader = cudf.read_csv
+        from seglab import data
+
+        name = path.lower()
+        if name.endswith(data.PARQUET_SUFFIXES):
+            read = partial(cudf.read_parquet, columns=columns)
+        elif name.endswith(data.CSV_SUFFIXES):
+            read = partial(cudf.read_csv, usecols=columns)
         else:
-            raise DataError(f"{path}: unknown table format; use a .csv or .parquet file")
+            return data.read_table(path, columns)
         try:
-            return reader(path).to_pandas()
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise DataError(f"{path}: cannot read the table ({exc}); check the path and the "
-                            "file format") from exc
+            return read(path).to_pandas()
+        except Exception as exc:  # cuDF raises many types; the CPU reader explains or reads
+            warnings.warn(f"cuDF could not read {path} ({type(exc).__name__}); reading it on "
+                          "the CPU", stacklevel=2)
+            return data.read_table(path, columns)
 
     # -- embedding -----------------------------------------------------------------------
 
