@@ -342,3 +342,13 @@ def test_check_of_a_clean_table_says_ok(tmp_path) -> None:
     report = check_table(str(path), DataConfig())
     assert report.ok and report.rows_out == 8
     assert report.render().splitlines()[-1] == "status: OK, a run would proceed"
+
+
+def test_check_of_a_csv_with_junk_in_a_numeric_column(tmp_path) -> None:
+    path = tmp_path / "customers.csv"
+    customers(40, score=junk_text()).to_csv(path, index=False)
+    report = check_table(str(path), DataConfig())
+    assert report.ok
+    assert ("score", "non-numeric values", 1, "set to missing") in {
+        (f.column, f.problem, f.count, f.treatment) for f in report.findings
+    }

@@ -26,7 +26,6 @@ rows needs memory for the result only, and the same seed always gives the same t
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from seglab.data import CSV_SUFFIXES, PARQUET_SUFFIXES
@@ -89,7 +89,18 @@ LABEL_COLUMN = "segment"
 
 @dataclass(frozen=True)
 class _World:
-    """Everything shared by all rows of one seed: segment geometry and behaviour maps."""
+    """Everything shared by all rows of one seed.
+
+    Attributes:
+        skeletons: per segment, the knots of its curved polyline in latent space.
+        weights: segment probabilities (Zipf).
+        low, high: the latent bounding box (noise customers are uniform in it).
+        centre, scale: map the box to about [-1, 1].
+        linear_map, sine_map: latent point -> six behaviour scores.
+        taste: per segment, the preference for each product category.
+        taste_mix: latent point -> a mild shift of every category's preference.
+        channel_probs: per segment, the probability of each channel.
+    """
 
     skeletons: list[np.ndarray]
     weights: np.ndarray
@@ -146,10 +157,16 @@ def write_customers(n_rows: int, path: str | Path, *, seed: int = 0) -> Path:
 
 
 def _write_csv(chunks: Iterator[pd.DataFrame], path: Path) -> None:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "wt", newline="") as handle:
-        for number, chunk in enumerate(chunks):
-            chunk.to_csv(handle, header=number == 0, index=False)
+    """Stream chunks through Arrow's CSV writer (gzip for ``.gz``), categoricals as text."""
+    as_text = dict.fromkeys(CATEGORICAL_COLUMNS, "str")
+    with pa.output_stream(str(path), compression="detect") as sink:
+        writer: pacsv.CSVWriter | None = None
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk.astype(as_text), preserve_index=False)
+            writer = writer or pacsv.CSVWriter(sink, table.schema)
+            writer.write_table(table)
+        if writer is not None:
+            writer.close()
 
 
 def _write_parquet(chunks: Iterator[pd.DataFrame], path: Path) -> None:
@@ -182,9 +199,8 @@ def _generate_chunks(n_rows: int, seed: int) -> Iterator[pd.DataFrame]:
 
 
 def _make_world(rng: np.random.Generator) -> _World:
-    box = 1.6 * N_SEGMENTS ** (1 / LATENT_DIM) + 1.0
+    box = 1.6 * N_SEGMENTS ** (1 / LATENT_DIM) + 1.0  # room for the skeletons to keep apart
     skeletons = _place_skeletons(rng, box)
-    weights = 1.0 / np.arange(1, N_SEGMENTS + 1)
     knots = np.concatenate(skeletons)
     low, high = knots.min(0) - 1.0, knots.max(0) + 1.0
     taste = np.zeros((N_SEGMENTS, N_CATEGORIES))
@@ -193,7 +209,7 @@ def _make_world(rng: np.random.Generator) -> _World:
         taste[segment, favourites] = rng.uniform(0.5, 1.0, _FAVOURITES)
     return _World(
         skeletons=skeletons,
-        weights=weights / weights.sum(),
+        weights=_zipf(N_SEGMENTS),
         low=low,
         high=high,
         centre=(low + high) / 2,
@@ -321,6 +337,7 @@ def _draw_levels(
 
 
 def _zipf(k: int) -> np.ndarray:
+    """Probabilities proportional to 1, 1/2, ..., 1/k."""
     weights = 1.0 / np.arange(1, k + 1)
     return weights / weights.sum()
 
@@ -359,7 +376,7 @@ def _make_chunk(
     flags = rng.random((_N_FLAGS, rows)) < _FLAG_RATE
     frame = pd.DataFrame(
         {
-            ID_COLUMN: _customer_ids(start, rows, n_total).to_numpy(),
+            ID_COLUMN: _customer_ids(start, rows, n_total),
             **_behaviour(rng, scores, n_orders, counts),
             **dict(zip(COUNT_COLUMNS, counts.T, strict=True)),
             **_nominal_columns(world, rng, segment),
