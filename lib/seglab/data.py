@@ -495,7 +495,7 @@ class _Preparer:
             self.report.add(
                 name, "boolean", len(series), "0/1", f"column {name!r}: boolean, as 0/1"
             )
-            return _Column(name, values=series.to_numpy(dtype=np.float32, na_value=np.nan))
+            return _Column(name, values=series.to_numpy(np.float32, na_value=np.nan, copy=True))
         if pd.api.types.is_numeric_dtype(dtype):
             values = series.to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
             return _Column(name, values=self._finite(name, values))
