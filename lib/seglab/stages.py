@@ -87,7 +87,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
     folder.record_metrics(
         n_rows=len(table.ids),
-        n_features_in=feature_set.n_features_in,
+        n_features_in=table.report.columns_in - 1 - (config.data.label_column is not None),
         n_features_used=len(feature_set.names),
     )
     _update_manifest(folder, data_fingerprint=table.fingerprint, data_path=config.data.path)
