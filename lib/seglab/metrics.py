@@ -1,0 +1,164 @@
+"""Scores for a density clustering: coverage first, then separation, then agreement with truth.
+
+Silhouette excludes noise (it is not a cluster), is computed on a random sample of the clustered
+points (the exact score is O(n^2)) and comes with a bootstrap interval over the sampled points'
+values and the sample size. It is reported in the embedding space (inflated by UMAP) and in the
+feature space. Davies-Bouldin and Calinski-Harabasz also exclude noise. ARI/AMI treat predicted
+noise as one more cluster (the umap-learn documentation's convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+from seglab.backend import Backend
+from seglab.config import MetricsConfig
+
+METRIC_KEYS: tuple[str, ...] = (
+    "n_rows", "n_features_in", "n_features_used", "backend", "eps", "eps_low", "eps_high",
+    "min_samples", "n_clusters", "noise_fraction", "largest_cluster_fraction", "silhouette",
+    "silhouette_ci_low", "silhouette_ci_high", "silhouette_sample_size",
+    "silhouette_feature_space", "davies_bouldin", "calinski_harabasz", "trustworthiness", "ari",
+    "ami", "seconds_total",
+)
+"""Every ``metrics.json`` key of DESIGN.md except the per-stage ``seconds_<stage>`` keys."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its bootstrap confidence interval and the sample it came from."""
+
+    value: float
+    low: float
+    high: float
+    sample_size: int
+
+
+def silhouette_values(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sample_size: int,
+                      seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-point silhouette of a random sample of the clustered points.
+
+    Args:
+        X: points ``(n, d)``.
+        labels: ``(n,)``, -1 = noise (excluded).
+        backend: the compute backend.
+        sample_size: at most this many points (distances are computed within the sample).
+        seed: seeds the sample.
+
+    Returns:
+        ``(values, labels)`` of the sampled points; both empty when fewer than 2 clusters
+        are in the sample.
+    """
+    labels = np.asarray(labels)
+    clustered = np.flatnonzero(labels >= 0)
+    if len(clustered) > sample_size:
+        rng = np.random.default_rng(seed)
+        clustered = np.sort(rng.choice(clustered, size=sample_size, replace=False))
+    sample_labels = labels[clustered]
+    if len(np.unique(sample_labels)) < 2 or len(np.unique(sample_labels)) >= len(clustered):
+        return np.empty(0), np.empty(0, dtype=labels.dtype)
+    values = backend.to_numpy(backend.silhouette_samples(backend.asarray(np.asarray(X)[clustered]),
+                                                         sample_labels))
+    return np.asarray(values, dtype=np.float64), sample_labels
+
+
+def sampled_silhouette(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sample_size: int,
+                       bootstrap: int, confidence: float, seed: int) -> Interval | None:
+    """Mean silhouette of a sample of the clustered points with a percentile bootstrap interval.
+
+    Args:
+        X: points ``(n, d)``.
+        labels: ``(n,)``, -1 = noise (excluded).
+        backend: the compute backend.
+        sample_size: points sampled (without replacement) from the clustered ones.
+        bootstrap: resamples of the per-point values.
+        confidence: interval coverage, e.g. 0.95.
+        seed: seeds the sample and the bootstrap.
+
+    Returns:
+        The interval, or ``None`` with fewer than 2 clusters.
+    """
+    values, _ = silhouette_values(X, labels, backend, sample_size=sample_size, seed=seed)
+    if not len(values):
+        return None
+    rng = np.random.default_rng(seed + 1)
+    means = np.array([values[rng.integers(0, len(values), len(values))].mean()
+                      for _ in range(bootstrap)])
+    tail = (1.0 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return Interval(value=float(values.mean()), low=float(low), high=float(high),
+                    sample_size=len(values))
+
+
+def cluster_shape(labels: np.ndarray) -> dict[str, Any]:
+    """Cluster count, noise share and largest-cluster share (of all rows) of a labelling.
+
+    Args:
+        labels: ``(n,)``, -1 = noise.
+
+    Returns:
+        ``n_clusters``, ``noise_fraction`` and ``largest_cluster_fraction``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n_rows = max(len(labels), 1)
+    clustered = labels[labels >= 0]
+    sizes = np.bincount(clustered) if len(clustered) else np.zeros(0, dtype=np.int64)
+    sizes = sizes[sizes > 0]
+    return {
+        "n_clusters": len(sizes),
+        "noise_fraction": float(1.0 - len(clustered) / n_rows),
+        "largest_cluster_fraction": float(sizes.max() / n_rows) if len(sizes) else 0.0,
+    }
+
+
+def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backend: Backend,
+          cfg: MetricsConfig, *, truth: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+    """All clustering scores of one run, as plain JSON-safe values.
+
+    Args:
+        embedding: the clustered points ``(n, d)``.
+        features: the feature matrix of the same rows.
+        labels: ``(n,)``, -1 = noise.
+        backend: the compute backend.
+        cfg: the ``metrics`` config section.
+        truth: ground-truth segments (-1 = true noise) for ARI/AMI, if known.
+        seed: seeds the silhouette samples.
+
+    Returns:
+        ``n_clusters``, ``noise_fraction``, ``largest_cluster_fraction``, ``silhouette``,
+        ``silhouette_ci_low``, ``silhouette_ci_high``, ``silhouette_sample_size``,
+        ``silhouette_feature_space``, ``davies_bouldin``, ``calinski_harabasz``, ``ari``,
+        ``ami``; ``None`` where not applicable.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    result = cluster_shape(labels)
+    sample = {"sample_size": cfg.silhouette_sample, "seed": seed}
+    interval = sampled_silhouette(embedding, labels, backend, bootstrap=cfg.bootstrap,
+                                  confidence=cfg.confidence, **sample)
+    in_features = sampled_silhouette(features, labels, backend, bootstrap=cfg.bootstrap,
+                                     confidence=cfg.confidence, **sample)
+    result.update({
+        "silhouette": interval.value if interval else None,
+        "silhouette_ci_low": interval.low if interval else None,
+        "silhouette_ci_high": interval.high if interval else None,
+        "silhouette_sample_size": interval.sample_size if interval else None,
+        "silhouette_feature_space": in_features.value if in_features else None,
+    })
+    clustered = labels >= 0
+    separable = 2 <= result["n_clusters"] < clustered.sum()
+    result["davies_bouldin"] = result["calinski_harabasz"] = None
+    if separable:
+        points = backend.asarray(np.asarray(embedding)[clustered])
+        result["davies_bouldin"] = backend.davies_bouldin(points, labels[clustered])
+        result["calinski_harabasz"] = backend.calinski_harabasz(points, labels[clustered])
+    if truth is None:
+        result.update({"ari": None, "ami": None})
+    else:
+        truth = np.asarray(truth)
+        result["ari"] = float(adjusted_rand_score(truth, labels))
+        result["ami"] = float(adjusted_mutual_info_score(truth, labels))
+    return result

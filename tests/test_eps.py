@@ -1,0 +1,80 @@
+"""k-distances, the knee and its band on fixtures whose answer is known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seglab.backend.cpu import CpuBackend
+from seglab.config import EpsConfig, ReduceConfig
+from seglab.eps import choose_eps, default_min_samples, k_distances, knee
+from seglab.errors import SeglabError
+
+
+@pytest.fixture(scope="module")
+def backend() -> CpuBackend:
+    return CpuBackend()
+
+
+def _grid_and_outliers() -> np.ndarray:
+    """Two 30 x 30 unit grids 100 apart, plus 40 far-off points: k-distances are 1 or huge."""
+    grid = np.stack(np.meshgrid(np.arange(30.0), np.arange(30.0)), axis=-1).reshape(-1, 2)
+    rng = np.random.default_rng(0)
+    outliers = rng.uniform(-500, 500, size=(40, 2)) + np.array([0.0, 1000.0])
+    return np.vstack([grid, grid + 100.0, outliers])
+
+
+def test_k_distances_counts_the_point_itself(backend: CpuBackend) -> None:
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [6.0, 0.0]])
+    assert k_distances(points, 1, backend) == pytest.approx([0, 0, 0, 0])
+    assert k_distances(points, 2, backend) == pytest.approx([1, 1, 2, 3])
+    with pytest.raises(SeglabError, match="min_samples"):
+        k_distances(points, 5, backend)
+
+
+def test_knee_of_a_hockey_stick() -> None:
+    flat = np.linspace(1.0, 1.1, 900)
+    steep = np.linspace(2.0, 50.0, 100)
+    curve, positions, at = knee(np.concatenate([flat, steep]), quantiles=1000, trim=0.0)
+    assert len(curve) == len(positions) == 1000
+    assert positions[at] == pytest.approx(0.9, abs=0.01)
+    assert curve[at] == pytest.approx(1.1, abs=0.05)
+
+
+def test_trim_drops_the_top_of_the_curve() -> None:
+    values = np.concatenate([np.linspace(1, 2, 950), np.linspace(100, 1000, 50)])
+    curve, positions, _ = knee(values, quantiles=100, trim=0.1)
+    assert positions[-1] == pytest.approx(0.9) and curve.max() <= 2.0
+
+
+def test_choose_eps_separates_grids_from_outliers(backend: CpuBackend) -> None:
+    points = _grid_and_outliers()
+    choice = choose_eps(points, 5, EpsConfig(), backend)
+    assert 1.0 <= choice.eps <= 2.0
+    labels, _ = backend.dbscan(points, eps=choice.eps, min_samples=5)
+    assert labels.max() == 1 and np.sum(labels == -1) == 40
+    assert choice.eps_low <= choice.eps <= choice.eps_high < 50
+    assert 0.9 < choice.knee_position < 1.0
+    assert choice.k == 5 and choice.curve.shape == choice.positions.shape == (1000,)
+
+
+def test_band_is_where_the_cluster_count_holds(backend: CpuBackend) -> None:
+    """Three blobs, two of them 6 apart: eps beyond the gap merges them, so the band stops."""
+    rng = np.random.default_rng(1)
+    centers = np.array([[0.0, 0.0], [6.0, 0.0], [40.0, 0.0]])
+    points = np.vstack([rng.normal(c, 1.0, size=(1500, 2)) for c in centers])
+    choice = choose_eps(points, 10, EpsConfig(band_tolerance=0.08), backend)
+    assert choice.eps_low <= choice.eps <= choice.eps_high
+    assert choice.eps_high < 3.0
+
+
+def test_duplicates_only_is_a_clear_error(backend: CpuBackend) -> None:
+    with pytest.raises(SeglabError, match="duplicates"):
+        choose_eps(np.zeros((100, 2)), 5, EpsConfig(), backend)
+
+
+def test_default_min_samples_follows_n_neighbors() -> None:
+    assert default_min_samples(ReduceConfig(n_neighbors=30), 20_000) == 20
+    assert default_min_samples(ReduceConfig(n_neighbors=60), 20_000) == 40
+    assert default_min_samples(ReduceConfig(n_neighbors=30), 50) == 5
+    assert default_min_samples(ReduceConfig(n_neighbors=2), 10) == 2

@@ -1,0 +1,99 @@
+"""Feature selection and scaling: every rule on a small table built so the answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seglab.config import FeaturesConfig
+from seglab.errors import DataError
+from seglab.features import build_features, pca_variance
+
+
+def _table(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=n)
+    spend = np.exp(3 + latent + rng.normal(0, 0.3, n))
+    counts = rng.poisson(np.outer(np.exp(latent / 2), [3.0, 1.0, 0.2, 0.05]))
+    return pd.DataFrame({
+        "spend_total": spend,
+        "spend_copy": spend * 1.01,
+        "n_orders": 1 + rng.poisson(np.exp(1 + latent)),
+        "recency_days": 100 - 20 * latent + rng.normal(0, 5, n),
+        "junk": rng.uniform(0, 1000, n),
+        "rare_flag": (rng.random(n) < 0.001).astype(float),
+        "region=A": (rng.random(n) < 0.5).astype(float),
+        "cat_a": counts[:, 0], "cat_b": counts[:, 1], "cat_c": counts[:, 2], "cat_d": counts[:, 3],
+    }).astype(np.float32)
+
+
+def _build(frame: pd.DataFrame, **settings) -> object:
+    cfg = FeaturesConfig(**{"count_columns": ["cat_*"], "count_components": 2, **settings})
+    return build_features(frame, cfg, seed=0, categorical=["region=A"])
+
+
+def test_selection_reasons() -> None:
+    result = _build(_table())
+    assert result.dropped["spend_copy"].startswith("correlated with spend_total (rho 1.00")
+    assert result.dropped["junk"].startswith("isolated")
+    assert result.dropped["rare_flag"].startswith("sparse")
+    assert result.dropped["region=A"] == "categorical"
+    assert result.names == ["spend_total", "n_orders", "recency_days", "counts_svd_1",
+                            "counts_svd_2"]
+    assert result.n_features_in == 11
+
+
+def test_matrix_is_float32_finite_and_block_weighted() -> None:
+    result = _build(_table(), count_weight=0.5)
+    assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 5)
+    assert np.isfinite(result.matrix).all()
+    variance = result.matrix.var(axis=0)
+    assert variance[:3].sum() == pytest.approx(1.0, rel=1e-3)
+    assert variance[3:].sum() == pytest.approx(0.25, rel=1e-3)
+
+
+def test_dequantise_breaks_ties_and_log_tames_skew() -> None:
+    result = _build(_table())
+    orders = result.matrix[:, result.names.index("n_orders")]
+    assert len(np.unique(orders)) > 1900
+    spend = result.matrix[:, result.names.index("spend_total")]
+    centred = spend - spend.mean()
+    assert abs((centred**3).mean() / centred.std() ** 3) < 0.5
+
+
+def test_exclude_isolation_off_categorical_on_and_pca() -> None:
+    frame = _table()
+    result = _build(frame, exclude=["recency*"], isolation_threshold=None,
+                    include_categorical=True, pca_components=3)
+    assert result.dropped["recency_days"] == "excluded"
+    assert "junk" not in result.dropped and "region=A" not in result.dropped
+    assert result.names == ["pca_1", "pca_2", "pca_3"]
+    assert _build(frame, pca_components=0.9).matrix.shape[1] <= 5
+
+
+def test_seeded_and_deterministic() -> None:
+    frame = _table()
+    first = build_features(frame, FeaturesConfig(), seed=3)
+    again = build_features(frame, FeaturesConfig(), seed=3)
+    assert np.array_equal(first.matrix, again.matrix)
+
+
+def test_standard_scaling_gives_unit_total_variance() -> None:
+    result = _build(_table(), scaling="standard", count_columns=[])
+    assert result.matrix.var(axis=0).sum() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_no_feature_left_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="no feature column left"):
+        build_features(_table()[["junk", "region=A"]], FeaturesConfig(exclude=["junk"]), seed=0,
+                       categorical=["region=A"])
+
+
+def test_pca_variance_table() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(500, 3)) @ rng.normal(size=(3, 12))
+    table = pca_variance(matrix, max_components=8)
+    assert list(table.columns) == ["component", "explained_variance_ratio", "cumulative"]
+    assert len(table) == 8 and table["cumulative"].iloc[2] == pytest.approx(1.0, abs=1e-6)
+    assert table["cumulative"].is_monotonic_increasing

@@ -1,0 +1,100 @@
+"""Scores: sampled silhouette against the exact value, noise handling, JSON-safe output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_score
+
+from seglab.backend.cpu import CpuBackend
+from seglab.config import MetricsConfig
+from seglab.metrics import (
+    METRIC_KEYS,
+    cluster_shape,
+    sampled_silhouette,
+    score,
+    silhouette_values,
+)
+
+
+@pytest.fixture(scope="module")
+def backend() -> CpuBackend:
+    return CpuBackend()
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    points, labels = make_blobs(3000, centers=4, n_features=2, cluster_std=1.5, random_state=0)
+    return points, labels
+
+
+def test_metric_keys_follow_the_design() -> None:
+    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 22
+    assert {"eps_low", "silhouette_feature_space", "ami", "seconds_total"} <= set(METRIC_KEYS)
+    assert not [key for key in METRIC_KEYS if key.startswith("seconds_") and key != "seconds_total"]
+
+
+@pytest.mark.slow
+def test_sampled_silhouette_is_within_001_of_exact_at_20k(backend: CpuBackend) -> None:
+    points, labels = make_blobs(20_000, centers=6, n_features=2, cluster_std=1.8, random_state=1)
+    exact = silhouette_score(points, labels)
+    estimate = sampled_silhouette(points, labels, backend, sample_size=5000, bootstrap=200,
+                                  confidence=0.95, seed=0)
+    assert estimate is not None and estimate.sample_size == 5000
+    assert abs(estimate.value - exact) < 0.01
+    assert estimate.low < estimate.value < estimate.high and estimate.high - estimate.low < 0.03
+
+
+def test_silhouette_excludes_noise(backend: CpuBackend, blobs) -> None:
+    points, labels = blobs
+    noisy = labels.copy()
+    noisy[:500] = -1
+    values, sampled = silhouette_values(points, noisy, backend, sample_size=800, seed=0)
+    assert len(values) == len(sampled) == 800 and (sampled >= 0).all()
+    full = sampled_silhouette(points, noisy, backend, sample_size=10_000, bootstrap=100,
+                              confidence=0.9, seed=0)
+    assert full.sample_size == 2500
+    assert full.value == pytest.approx(silhouette_score(points[500:], labels[500:]), abs=1e-9)
+
+
+def test_silhouette_needs_two_clusters(backend: CpuBackend, blobs) -> None:
+    points, _ = blobs
+    one = np.zeros(len(points), dtype=int)
+    one[:10] = -1
+    assert sampled_silhouette(points, one, backend, sample_size=500, bootstrap=50,
+                              confidence=0.95, seed=0) is None
+
+
+def test_cluster_shape() -> None:
+    shape = cluster_shape(np.array([0, 0, 0, 1, -1]))
+    assert shape == {"n_clusters": 2, "noise_fraction": pytest.approx(0.2),
+                     "largest_cluster_fraction": pytest.approx(0.6)}
+
+
+def test_score_with_truth_is_complete_and_json_safe(backend: CpuBackend, blobs) -> None:
+    points, labels = blobs
+    predicted = labels.copy()
+    predicted[:30] = -1
+    features = np.hstack([points, np.random.default_rng(0).normal(size=(len(points), 3))])
+    result = score(points, features, predicted, backend, MetricsConfig(silhouette_sample=1000,
+                   bootstrap=100), truth=labels, seed=0)
+    assert set(result) == {"n_clusters", "noise_fraction", "largest_cluster_fraction",
+                           "silhouette", "silhouette_ci_low", "silhouette_ci_high",
+                           "silhouette_sample_size", "silhouette_feature_space",
+                           "davies_bouldin", "calinski_harabasz", "ari", "ami"}
+    assert result["n_clusters"] == 4 and result["noise_fraction"] == pytest.approx(0.01)
+    assert result["silhouette_sample_size"] == 1000
+    assert result["silhouette_feature_space"] < result["silhouette"]
+    assert result["ari"] > 0.95 and result["ami"] > 0.9
+    assert json.loads(json.dumps(result)) == result
+
+
+def test_score_without_truth_or_clusters(backend: CpuBackend, blobs) -> None:
+    points, _ = blobs
+    result = score(points, points, np.full(len(points), -1), backend, MetricsConfig())
+    assert result["n_clusters"] == 0 and result["noise_fraction"] == 1.0
+    assert result["silhouette"] is None and result["davies_bouldin"] is None
+    assert result["ari"] is None and result["ami"] is None
