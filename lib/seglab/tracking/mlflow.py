@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,13 @@ STATUS = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
 BATCH = 100
 _NOISY_LOGGER = "mlflow.tracking.request_header.registry"
 """sagemaker-mlflow's header provider warns on every request to a non-ARN URI."""
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+"""Used during a push unless the user set them: MLflow's own defaults (7 retries, backoff 2)
+would hold the end of a run for about 4 minutes when the server is unreachable."""
 
 T = TypeVar("T")
 
@@ -49,7 +57,7 @@ class MlflowRemote:
             RemoteError: the tracking server or store failed.
         """
         try:
-            with _quiet_plugin(self.target):
+            with _bounded_http(self.target):
                 self._push(record)
         except Exception as exc:  # MLflow, HTTP and credential errors have no common base
             raise RemoteError(f"MLflow: {exc}") from exc
@@ -133,7 +141,10 @@ def _chunks(items: Sequence[T]) -> Iterator[list[T]]:
 
 
 @contextmanager
-def _quiet_plugin(uri: str) -> Iterator[None]:
+def _bounded_http(uri: str) -> Iterator[None]:
+    """Short retries and timeouts (unless set by the user); silence the plugin's noise."""
+    added = {name: value for name, value in HTTP_DEFAULTS.items() if name not in os.environ}
+    os.environ.update(added)
     logger = logging.getLogger(_NOISY_LOGGER)
     level = logger.level
     if not uri.startswith("arn:"):
@@ -142,3 +153,5 @@ def _quiet_plugin(uri: str) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+        for name in added:
+            os.environ.pop(name, None)

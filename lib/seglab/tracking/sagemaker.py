@@ -48,7 +48,10 @@ STATUS = {
     "failed": "Failed",
     "interrupted": "Stopped",
 }
-_RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=10)
+_RETRIES = BotoConfig(
+    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
+)
+"""Bounded: throttling is retried, but an unreachable AWS holds the end of a run ~15 s at most."""
 
 
 class Clients(NamedTuple):
