@@ -183,8 +183,7 @@ class Run(_Scope):
         files = sorted(
             path
             for path in root.rglob("*")
-            if path.is_file()
-            and not any(part.startswith(".") for part in path.relative_to(root).parts)
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
         )
         artifacts = [Artifact(self._artifact_name(path), str(path)) for path in files]
         self._store.log_artifacts(self.trial, "", artifacts)
@@ -270,9 +269,7 @@ class Tracker:
         self.store.close()
 
 
-def open_tracker(
-    config: TrackingConfig | None = None, store_dir: str | Path | None = None
-) -> Tracker:
+def open_tracker(config: TrackingConfig | None = None, store_dir: str | Path | None = None) -> Tracker:
     """Open the local store and the configured mirror.
 
     Args:

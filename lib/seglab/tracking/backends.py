@@ -54,9 +54,7 @@ def make_remote(
         return None
     if backend == "sagemaker":
         if not _installed("boto3"):
-            raise ConfigError(
-                "tracking.backend=sagemaker needs boto3: pip install 'seglab[sagemaker]'"
-            )
+            raise ConfigError("tracking.backend=sagemaker needs boto3: pip install 'seglab[sagemaker]'")
         from seglab.tracking.sagemaker import SageMakerRemote
 
         return SageMakerRemote(s3_prefix)
@@ -64,17 +62,14 @@ def make_remote(
         uri = _mlflow_uri(mlflow_uri)
         if not uri:
             raise ConfigError(
-                "tracking.backend=mlflow needs a tracking URI: set tracking.mlflow_uri "
-                "or MLFLOW_TRACKING_URI"
+                "tracking.backend=mlflow needs a tracking URI: set tracking.mlflow_uri or MLFLOW_TRACKING_URI"
             )
         if not _installed("mlflow"):
             raise ConfigError("tracking.backend=mlflow needs mlflow: pip install 'seglab[mlflow]'")
         from seglab.tracking.mlflow import MlflowRemote
 
         return MlflowRemote(uri, artifact_root=store_dir / "mlflow-artifacts")
-    raise ConfigError(
-        f"tracking.backend: unknown backend {backend!r} (auto|local|sagemaker|mlflow)"
-    )
+    raise ConfigError(f"tracking.backend: unknown backend {backend!r} (auto|local|sagemaker|mlflow)")
 
 
 def aws_credentials_available() -> bool:

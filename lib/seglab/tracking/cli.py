@@ -40,8 +40,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     runs.add_argument("--limit", type=int, help="show the first N runs")
     runs.add_argument(
         "--columns",
-        help="comma-separated columns for the table (default: status, varying params, "
-        "headline metrics)",
+        help="comma-separated columns for the table (default: status, varying params, headline metrics)",
     )
     runs.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
     runs.set_defaults(handler=runs_command)

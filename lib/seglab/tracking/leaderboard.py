@@ -158,9 +158,7 @@ def _frame(rows: dict[str, list[tuple[Any, ...]]]) -> pd.DataFrame:
 
 def _apply_filter(frame: pd.DataFrame, key: str, op: str, value: str) -> pd.DataFrame:
     if op not in OPERATORS:
-        raise SeglabError(
-            f"--filter {key} {op} {value}: unknown operator (use {' '.join(OPERATORS)})"
-        )
+        raise SeglabError(f"--filter {key} {op} {value}: unknown operator (use {' '.join(OPERATORS)})")
     column = resolve_column(frame, key)
     if column not in frame:
         return frame
@@ -170,9 +168,7 @@ def _apply_filter(frame: pd.DataFrame, key: str, op: str, value: str) -> pd.Data
         try:
             target = float(value)
         except ValueError:
-            raise SeglabError(
-                f"--filter {key} {op} {value}: {column} is numeric, give a number"
-            ) from None
+            raise SeglabError(f"--filter {key} {op} {value}: {column} is numeric, give a number") from None
     else:
         series = series.map(lambda item: "" if item is None else str(item).lower())
         target = value.lower()
@@ -199,10 +195,8 @@ def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | N
             return "no runs recorded yet (start one with `seglab run`)"
         shown = shown.copy()
         shown["started_at"] = shown["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-        shown.columns = [
-            column.split(".", 1)[1] if "." in column else column for column in shown.columns
-        ]
-        return shown.to_string(index=False, float_format=lambda number: f"{number:.4g}")
+        shown.columns = [column.split(".", 1)[1] if "." in column else column for column in shown.columns]
+        return shown.to_string(index=False, na_rep="-", float_format=lambda number: f"{number:.4g}")
     if fmt == "csv":
         return frame.to_csv(index=False)
     if fmt == "json":

@@ -165,9 +165,7 @@ class LocalStore:
                     f"{self.path}: trial {trial!r} already exists; start the run with a new run id"
                 ) from None
             if remote is not None:
-                conn.execute(
-                    "INSERT INTO syncs VALUES (?, ?, ?, 'pending', NULL, ?)", (trial, *remote, now)
-                )
+                conn.execute("INSERT INTO syncs VALUES (?, ?, ?, 'pending', NULL, ?)", (trial, *remote, now))
 
     def start_component(self, trial: str, name: str) -> None:
         """Insert (or restart) a ``running`` component of a trial."""
@@ -186,9 +184,7 @@ class LocalStore:
             conn.executemany("INSERT OR REPLACE INTO params VALUES (?, ?, ?, ?)", rows)
             _touch(conn, trial, time.time())
 
-    def log_metrics(
-        self, trial: str, component: str, metrics: Mapping[str, Any], step: int
-    ) -> None:
+    def log_metrics(self, trial: str, component: str, metrics: Mapping[str, Any], step: int) -> None:
         """Append numeric values as metrics; text values become tags; ``None``/NaN are skipped."""
         now = time.time()
         numbers, texts = [], []
@@ -235,15 +231,12 @@ class LocalStore:
                     (status, now, now, trial),
                 )
                 conn.execute(
-                    "UPDATE components SET status = ?, ended_at = ? "
-                    "WHERE trial = ? AND status = 'running'",
+                    "UPDATE components SET status = ?, ended_at = ? WHERE trial = ? AND status = 'running'",
                     (status, now, trial),
                 )
             _touch(conn, trial, now)
 
-    def set_sync(
-        self, trial: str, backend: str, target: str, state: str, error: str | None
-    ) -> None:
+    def set_sync(self, trial: str, backend: str, target: str, state: str, error: str | None) -> None:
         """Record whether a remote has the trial (``pending``, ``synced`` or ``failed``)."""
         with self._write() as conn:
             conn.execute(
@@ -271,8 +264,7 @@ class LocalStore:
                     (name,),
                 ).rowcount
                 conn.execute(
-                    "UPDATE components SET status = 'interrupted' "
-                    "WHERE trial = ? AND status = 'running'",
+                    "UPDATE components SET status = 'interrupted' WHERE trial = ? AND status = 'running'",
                     (name,),
                 )
             if changed:
@@ -292,14 +284,11 @@ class LocalStore:
             (trial,),
         ).fetchone()
         if row is None:
-            raise SeglabError(
-                f"{self.path}: no trial named {trial!r} (list them with `seglab runs`)"
-            )
+            raise SeglabError(f"{self.path}: no trial named {trial!r} (list them with `seglab runs`)")
         experiment, status, started_at, ended_at, run_dir = row
         entities = {"": Entity("", status, started_at, ended_at)}
         for name, c_status, c_started, c_ended in self._conn.execute(
-            "SELECT name, status, started_at, ended_at FROM components WHERE trial = ? "
-            "ORDER BY started_at",
+            "SELECT name, status, started_at, ended_at FROM components WHERE trial = ? ORDER BY started_at",
             (trial,),
         ):
             entities[name] = Entity(name, c_status, c_started, c_ended)
@@ -309,9 +298,7 @@ class LocalStore:
         query = "SELECT component, key, value FROM tags WHERE trial = ?"
         for component, key, value in self._conn.execute(query, (trial,)):
             entities[component].tags[key] = value
-        query = (
-            "SELECT component, key, value, step, time FROM metrics WHERE trial = ? ORDER BY rowid"
-        )
+        query = "SELECT component, key, value, step, time FROM metrics WHERE trial = ? ORDER BY rowid"
         for component, key, value, step, stamp in self._conn.execute(query, (trial,)):
             entities[component].metrics.append(MetricPoint(key, value, step, stamp))
         query = "SELECT component, kind, name, uri FROM artifacts WHERE trial = ? ORDER BY rowid"
@@ -337,12 +324,8 @@ class LocalStore:
             args,
         ).fetchall()
         scope = "component = '' AND trial IN (SELECT name FROM trials t " + where + ")"
-        params = self._conn.execute(
-            f"SELECT trial, key, value FROM params WHERE {scope}", args
-        ).fetchall()
-        tags = self._conn.execute(
-            f"SELECT trial, key, value FROM tags WHERE {scope}", args
-        ).fetchall()
+        params = self._conn.execute(f"SELECT trial, key, value FROM params WHERE {scope}", args).fetchall()
+        tags = self._conn.execute(f"SELECT trial, key, value FROM tags WHERE {scope}", args).fetchall()
         metrics = self._conn.execute(
             "SELECT trial, key, value FROM (SELECT trial, key, value, row_number() OVER "
             "(PARTITION BY trial, key ORDER BY step DESC, time DESC, rowid DESC) AS rank "

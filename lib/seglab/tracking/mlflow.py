@@ -79,9 +79,7 @@ class MlflowRemote:
             key = f"{record.trial}/{component.name}"
             self._put_run(client, experiment_id, key, component, parent)
 
-    def _put_run(
-        self, client: Any, experiment_id: str, key: str, entity: Entity, parent: str | None
-    ) -> str:
+    def _put_run(self, client: Any, experiment_id: str, key: str, entity: Entity, parent: str | None) -> str:
         from mlflow.entities import Metric, Param, RunTag
 
         escaped = key.replace("'", "\\'")

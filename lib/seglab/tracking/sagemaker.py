@@ -48,9 +48,7 @@ STATUS = {
     "failed": "Failed",
     "interrupted": "Stopped",
 }
-_RETRIES = BotoConfig(
-    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
-)
+_RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 """Bounded: throttling is retried, but an unreachable AWS holds the end of a run ~15 s at most."""
 
 
@@ -147,14 +145,10 @@ class SageMakerRemote:
 
     def _push(self, record: TrialRecord) -> None:
         clients = self.clients()
-        _, trial_name = _ensure_trial(
-            clients.sagemaker, record.experiment, record.trial, record.summary.tags
-        )
+        _, trial_name = _ensure_trial(clients.sagemaker, record.experiment, record.trial, record.summary.tags)
         rejected: list[str] = []
         for entity in (record.summary, *record.components):
-            component = sagemaker_name(
-                record.experiment, record.trial, entity.name or SUMMARY_COMPONENT
-            )
+            component = sagemaker_name(record.experiment, record.trial, entity.name or SUMMARY_COMPONENT)
             existing = self._put_component(clients.sagemaker, component, entity, record)
             _ignore_existing(
                 clients.sagemaker.associate_trial_component,
@@ -166,9 +160,7 @@ class SageMakerRemote:
         if rejected:
             raise RemoteError(f"SageMaker BatchPutMetrics rejected: {', '.join(rejected[:5])}")
 
-    def _put_component(
-        self, client: Any, component: str, entity: Entity, record: TrialRecord
-    ) -> set[str]:
+    def _put_component(self, client: Any, component: str, entity: Entity, record: TrialRecord) -> set[str]:
         """Create or update a trial component; return the metric names it already has."""
         fields: dict[str, Any] = {
             "TrialComponentName": component,
@@ -213,16 +205,12 @@ class SageMakerRemote:
         file = Path(item.uri)
         if not self._bucket or "://" in item.uri or not file.is_file():
             return item.uri
-        key = "/".join(
-            part for part in (self._prefix, record.experiment, record.trial, item.name) if part
-        )
+        key = "/".join(part for part in (self._prefix, record.experiment, record.trial, item.name) if part)
         self.clients().s3.upload_file(str(file), self._bucket, key)
         return f"s3://{self._bucket}/{key}"
 
 
-def _ensure_trial(
-    client: Any, experiment: str, trial: str, tags: Mapping[str, str]
-) -> tuple[str, str]:
+def _ensure_trial(client: Any, experiment: str, trial: str, tags: Mapping[str, str]) -> tuple[str, str]:
     experiment_name = sagemaker_name(experiment)
     trial_name = sagemaker_name(experiment, trial)
     _create(
