@@ -148,6 +148,10 @@ class ReportConfig(_Section):
 
     title: str = "Customer segments"
     top_features: int = Field(5, ge=1, le=20)
+    stability_draws: int = Field(5, ge=0, le=50)
+    """Subsamples re-clustered to measure stability (ARI with the run's labels); 0 = skip."""
+    stability_sample: int = Field(20_000, ge=100, le=1_000_000)
+    """Rows per stability subsample (at most 80 % of the table)."""
 
 
 class TrackingConfig(_Section):
