@@ -55,8 +55,7 @@ plots.correlation(sample);
 # UMAP.
 
 # %%
-fig = plots.pca_variance(explored.pca_raw)
-folder.save_figure(fig, "pca_variance");
+explored.pca_figure
 
 # %% [markdown]
 # ## Features kept and dropped

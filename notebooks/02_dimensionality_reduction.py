@@ -21,10 +21,11 @@ reduce = {}  # overrides of the reduce section, e.g. {"n_neighbors": 15, "n_comp
 # %%
 import pandas as pd
 
-from seglab import plots, stages
+from seglab import stages
 
 folder, config = stages.open_run(run_dir, reduce=reduce)
-embedding = stages.reduce_dimensions(folder, config)
+reduction = stages.reduce_dimensions(folder, config)
+embedding = reduction.embedding
 
 # %%
 pd.Series({
@@ -41,10 +42,7 @@ pd.Series({
 # evaluation, never for fitting).
 
 # %%
-truth = stages.known_segments(folder)
-fig = plots.embedding_map(embedding.coords, truth, seed=config.seed,
-                          title="Embedding" + (" (colour: known segments)" if truth is not None else ""))
-folder.save_figure(fig, "embedding");
+reduction.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT

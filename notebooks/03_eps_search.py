@@ -23,27 +23,24 @@ eps = {}  # overrides of the eps section, e.g. {"trim": 0.01}
 # %%
 import pandas as pd
 
-from seglab import plots, stages
+from seglab import stages
 
 folder, config = stages.open_run(run_dir, eps=eps)
-choice = stages.search_eps(folder, config)
-chosen = folder.read_metrics()
+search = stages.search_eps(folder, config)
+choice = search.choice
 
 # %%
-fig = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=chosen["eps"],
-                       eps_low=choice.eps_low, eps_high=choice.eps_high,
-                       knee_position=choice.knee_position)
-folder.save_figure(fig, "k_distance");
+search.figure
 
 # %%
 pd.Series({
     "min_samples (k)": choice.k,
     "knee eps": choice.eps,
     "stable band": f"{choice.eps_low:.4g} - {choice.eps_high:.4g}",
-    "eps used": chosen["eps"],
+    "eps used": search.eps,
     "eps source": "cluster.eps (set by hand)" if config.cluster.eps else "knee",
 }, name="value").to_frame()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"min_samples {choice.k}; eps inside its band: {choice.eps_low <= chosen['eps'] <= choice.eps_high}")
+print(f"min_samples {choice.k}; eps inside its band: {choice.eps_low <= search.eps <= choice.eps_high}")

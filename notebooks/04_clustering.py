@@ -23,12 +23,10 @@ metrics = {}  # overrides of the metrics section, e.g. {"silhouette_sample": 100
 # %%
 import pandas as pd
 
-from seglab import metrics as scoring
-from seglab import plots, stages
+from seglab import stages
 
 folder, config = stages.open_run(run_dir, cluster=cluster, metrics=metrics)
 outcome = stages.cluster_customers(folder, config)
-labels = outcome.clustering.labels
 
 # %%
 for warning in outcome.warnings:
@@ -36,17 +34,16 @@ for warning in outcome.warnings:
 pd.Series(outcome.scores, name="value").to_frame()
 
 # %%
-fig = plots.embedding_map(outcome.coords, labels, seed=config.seed,
-                          title=f"{config.cluster.algorithm.upper()} segments in the embedding")
-folder.save_figure(fig, "embedding_clusters");
+outcome.figures["embedding_clusters"]
+
+# %% [markdown]
+# ## Silhouette per segment
+# Each customer's silhouette compares the distance to its own segment with the distance to the
+# nearest other one: near 1 sits well inside, near 0 on a border, below 0 closer to another
+# segment. Computed on a sample, noise excluded.
 
 # %%
-values, value_labels = scoring.silhouette_values(outcome.coords, labels, stages.backend_for(config),
-                                                 sample_size=config.metrics.silhouette_sample,
-                                                 seed=config.seed)
-if len(values):
-    fig = plots.silhouette(values, value_labels, mean=outcome.scores["silhouette"])
-    folder.save_figure(fig, "silhouette");
+outcome.figures.get("silhouette", "fewer than two segments: no silhouette")
 
 # %% [markdown]
 # ## Against the baselines

@@ -23,7 +23,7 @@ def _stderr_line(capsys) -> str:
         (["run", "--params", str(TINY), "--set", "cluster.epz=1"], "cluster.epz: unknown key"),
         (["run", "--params", str(TINY), "--set", "reduce.n_components=50"], "reduce.n_components"),
         (["run", "--params", "params/absent.yaml"], "parameters file not found"),
-        (["run", "--params", str(TINY), "--kernel", "no-such-kernel"], "kernel 'no-such-kernel' is not registered"),
+        (["run", "--params", str(TINY), "--kernel", "nokernel"], "kernel 'nokernel' is not registered"),
         (["data", "synth", "--rows", "0", "--out", "x.parquet"], "--rows must be a positive"),
         (["report", "no-such-run"], "is not a run folder"),
     ],

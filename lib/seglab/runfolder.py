@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from seglab.errors import SeglabError
@@ -100,12 +101,16 @@ class RunFolder:
     def load_array(self, name: str, produced_by: str) -> np.ndarray:
         return np.load(self.require(name, produced_by), allow_pickle=False)
 
-    def save_figure(self, figure: Figure, name: str) -> Path:
-        """Save ``figure`` as ``figures/<name>.png`` and return the path."""
+    def save_figure(self, figure: Figure, name: str) -> Figure:
+        """Save ``figure`` as ``figures/<name>.png`` and release it from pyplot.
+
+        The returned figure still displays in a notebook (as a cell's value), but it is no longer
+        shown twice by the inline backend nor kept alive across many runs in one process.
+        """
         self.figures.mkdir(parents=True, exist_ok=True)
-        path = self.figures / f"{name}.png"
-        figure.savefig(path, dpi=110, bbox_inches="tight")
-        return path
+        figure.savefig(self.figures / f"{name}.png", dpi=110, bbox_inches="tight")
+        plt.close(figure)
+        return figure
 
     # -- metrics ---------------------------------------------------------------------------
     def read_metrics(self) -> dict[str, Any]:

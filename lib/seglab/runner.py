@@ -26,7 +26,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from seglab import __version__
 from seglab.backend import resolve as resolve_backend
-from seglab.config import SECTIONS, Config, save_config
+from seglab.config import Config, save_config
 from seglab.environment import package_versions
 from seglab.errors import SeglabError
 from seglab.metrics import METRIC_KEYS

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from sklearn.metrics import adjusted_rand_score
 
 from seglab import cluster as clustering
-from seglab import data, eps, features, metrics, profiles, reduce
+from seglab import data, eps, features, metrics, plots, profiles, reduce
 from seglab.backend import Backend, get_backend
 from seglab.config import Config, load_config, save_config
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
@@ -58,6 +59,7 @@ class Exploration:
     feature_set: features.FeatureSet
     pca_raw: pd.DataFrame
     """Explained variance of PCA on the standardised input columns (why PCA alone is not enough)."""
+    pca_figure: Figure
 
 
 def explore(folder: RunFolder, config: Config) -> Exploration:
@@ -91,7 +93,8 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
         n_features_used=len(feature_set.names),
     )
     _update_manifest(folder, data_fingerprint=table.fingerprint, data_path=config.data.path)
-    return Exploration(table, feature_set, pca_raw)
+    figure = folder.save_figure(plots.pca_variance(pca_raw), "pca_variance")
+    return Exploration(table, feature_set, pca_raw, figure)
 
 
 def _standardise(matrix: np.ndarray) -> np.ndarray:
@@ -100,18 +103,36 @@ def _standardise(matrix: np.ndarray) -> np.ndarray:
 
 
 # -- 02 dimensionality reduction ------------------------------------------------------------
-def reduce_dimensions(folder: RunFolder, config: Config) -> reduce.Embedding:
+@dataclass(frozen=True)
+class Reduction:
+    embedding: reduce.Embedding
+    figure: Figure
+    """The embedding, coloured by the known segments when the table has them."""
+
+
+def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
     """Embed the features (UMAP) and check trustworthiness."""
     matrix = folder.load_array(FEATURES, "01_exploration")
     with folder.timed("reduce"):
         embedding = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
     folder.save_array(EMBEDDING, embedding.coords)
     folder.record_metrics(trustworthiness=embedding.trustworthiness)
-    return embedding
+    truth = known_segments(folder)
+    title = "Embedding" + (" (colour: known segments)" if truth is not None else "")
+    figure = plots.embedding_map(embedding.coords, truth, title=title, seed=config.seed)
+    return Reduction(embedding, folder.save_figure(figure, "embedding"))
 
 
 # -- 03 eps search ----------------------------------------------------------------------------
-def search_eps(folder: RunFolder, config: Config) -> eps.EpsChoice:
+@dataclass(frozen=True)
+class EpsSearch:
+    choice: eps.EpsChoice
+    eps: float
+    """The eps the clustering uses: ``cluster.eps`` when set by hand, else the knee."""
+    figure: Figure
+
+
+def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
     """k-distance curve on the embedding, its knee and the band where the knee is stable."""
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
@@ -132,7 +153,10 @@ def search_eps(folder: RunFolder, config: Config) -> eps.EpsChoice:
     folder.record_metrics(
         eps=chosen, eps_low=choice.eps_low, eps_high=choice.eps_high, min_samples=min_samples
     )
-    return choice
+    figure = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=chosen,
+                              eps_low=choice.eps_low, eps_high=choice.eps_high,
+                              knee_position=choice.knee_position)
+    return EpsSearch(choice, chosen, folder.save_figure(figure, "k_distance"))
 
 
 # -- 04 clustering --------------------------------------------------------------------------
@@ -142,8 +166,8 @@ class ClusteringOutcome:
     warnings: list[str]
     scores: dict[str, Any]
     baselines: pd.DataFrame
-    coords: np.ndarray
-    matrix: np.ndarray
+    figures: dict[str, Figure]
+    """The segments in the embedding, and the silhouette plot (when there are 2+ segments)."""
 
 
 def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
@@ -172,7 +196,21 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     folder.write_json(folder.artifact(BASELINES), {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
     _update_manifest(folder, warnings=found)
-    return ClusteringOutcome(result, found, scores, baselines, coords, matrix)
+    figures = _cluster_figures(folder, config, coords, result.labels, scores, backend)
+    return ClusteringOutcome(result, found, scores, baselines, figures)
+
+
+def _cluster_figures(folder: RunFolder, config: Config, coords: np.ndarray, labels: np.ndarray,
+                     scores: dict[str, Any], backend: Backend) -> dict[str, Figure]:
+    title = f"{config.cluster.algorithm.upper()} segments in the embedding"
+    figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
+                                                          seed=config.seed)}
+    values, value_labels = metrics.silhouette_values(
+        coords, labels, backend, sample_size=config.metrics.silhouette_sample, seed=config.seed
+    )
+    if len(values):
+        figures["silhouette"] = plots.silhouette(values, value_labels, mean=scores["silhouette"])
+    return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
 def _cluster_settings(config: Config, chosen: dict[str, Any], n_rows: int) -> dict[str, Any]:
