@@ -124,9 +124,9 @@ class GpuBackend:
             model = UMAP(build_algo="brute_force_knn", **params)
             return model.fit_transform(X), model
         n_clusters = self._knn_clusters(X.shape[0])
-        model = UMAP(build_algo="nn_descent", precomputed_knn=self._nn_descent_graph(
-            X, n_neighbors, n_clusters), build_kwds=_umap_build_kwds(n_neighbors, n_clusters),
-            **params)
+        graph = self._nn_descent_graph(X, n_neighbors, n_clusters)
+        model = UMAP(build_algo="nn_descent", precomputed_knn=graph,
+                     build_kwds=_nn_descent_build_kwds(n_neighbors, n_clusters), **params)
         with warnings.catch_warnings():
             # the graph is precomputed, so nn-descent's non-determinism warning does not apply
             warnings.filterwarnings("ignore", message=".*not deterministic.*")
@@ -204,7 +204,7 @@ class GpuBackend:
         if X.shape[0] > EXACT_KNN_ROWS:
             n_clusters = self._knn_clusters(X.shape[0])
             build = {"build_algo": "nn_descent",
-                     "build_kwds": _umap_build_kwds(min_samples, n_clusters)}
+                     "build_kwds": _nn_descent_build_kwds(min_samples, n_clusters)}
         model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
                         output_type="cupy", **build)
         return cp.asarray(model.fit_predict(X)).astype(cp.int64, copy=False)
@@ -249,8 +249,8 @@ class GpuBackend:
         return calinski_harabasz(cp, self.asarray(X), cp.asarray(labels))
 
 
-def _umap_build_kwds(n_neighbors: int, n_clusters: int) -> dict[str, int]:
-    """cuML 26.x ``build_kwds`` for a (batched) nn-descent kNN build."""
+def _nn_descent_build_kwds(n_neighbors: int, n_clusters: int) -> dict[str, int]:
+    """cuML 26.x ``build_kwds`` (UMAP, HDBSCAN) for a (batched) nn-descent kNN build."""
     degree = max(64, n_neighbors)
     kwds = {"nnd_graph_degree": degree, "nnd_intermediate_graph_degree": 2 * degree,
             "knn_n_clusters": n_clusters}
