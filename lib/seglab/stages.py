@@ -17,9 +17,10 @@ from matplotlib.figure import Figure
 from sklearn.metrics import adjusted_rand_score
 
 from seglab import cluster as clustering
-from seglab import data, eps, features, metrics, plots, profiles, reduce
+from seglab import data, eps, features, metrics, plots, profiles, reduce, stability
 from seglab.backend import Backend, get_backend
 from seglab.config import Config, load_config, save_config
+from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.runfolder import RunFolder
 
@@ -30,6 +31,7 @@ PROFILE_TABLE = "profile_table.parquet"
 EMBEDDING = "embedding.npy"
 EPS = "eps.json"
 BASELINES = "baselines.json"
+STABILITY = "stability.json"
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
@@ -271,11 +273,52 @@ def _summarise(
     }
 
 
+# -- 05 reporting --------------------------------------------------------------------------
+def assess_stability(folder: RunFolder, config: Config) -> stability.Stability | None:
+    """Re-cluster subsamples of the embedding with the run's settings; ARI with its labels.
+
+    Writes ``stability.json`` (``{"skipped": true}`` when ``report.stability_draws`` is 0) and
+    records ``stability_ari`` (the mean over draws) in ``metrics.json``.
+    """
+    coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
+    chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
+    labels = run_labels(folder)
+    if config.report.stability_draws == 0:
+        folder.write_json(folder.artifact(STABILITY), {"skipped": True})
+        folder.record_metrics(stability_ari=None)
+        return None
+    algorithm, backend = config.cluster.algorithm, backend_for(config)
+    settings = _cluster_settings(config, chosen, len(coords))
+    size = stability.draw_size(len(coords), config.report.stability_sample)
+
+    def recluster(rows: np.ndarray, draw: int) -> np.ndarray:
+        adapted = stability.subsample_settings(algorithm, settings, size / len(coords),
+                                               coords.shape[1], draw)
+        return clustering.cluster(coords[rows], algorithm, backend, **adapted).labels
+
+    with folder.timed("stability"):
+        result = stability.subsample_ari(labels, recluster, draws=config.report.stability_draws,
+                                         sample_size=size, seed=config.seed)
+    folder.write_json(folder.artifact(STABILITY), {"algorithm": algorithm, **result.to_dict()})
+    folder.record_metrics(stability_ari=result.mean)
+    return result
+
+
 # -- shared readers -----------------------------------------------------------------------------
 def known_segments(folder: RunFolder) -> np.ndarray | None:
     """Ground-truth segments saved by 01, or ``None`` when the table has no label column."""
     customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
     return customers["truth"].to_numpy() if "truth" in customers else None
+
+
+def run_labels(folder: RunFolder) -> np.ndarray:
+    """The run's cluster labels (-1 = noise) from ``labels.parquet``, written by 04."""
+    if not folder.labels.exists():
+        raise SeglabError(
+            f"{folder.labels} not found: run notebook 04_clustering first (same run_dir), "
+            "or `seglab run`"
+        )
+    return pd.read_parquet(folder.labels, columns=["cluster"])["cluster"].to_numpy()
 
 
 def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:
