@@ -33,9 +33,7 @@ def test_round_trip_trial_components_artifacts(tmp_path: Path) -> None:
     (run_dir / ".hidden").write_text("x")
     tracker = _local(tmp_path)
     params = {"seed": 3, "cluster": {"eps": 0.3, "baselines": ["kmeans"]}, "data": {"label": None}}
-    with tracker.start_run(
-        "exp", "run-1", params=params, tags={"git": "abc"}, run_dir=run_dir
-    ) as run:
+    with tracker.start_run("exp", "run-1", params=params, tags={"git": "abc"}, run_dir=run_dir) as run:
         with run.component("reduce", params={"n_neighbors": 30}) as stage:
             stage.log_metrics({"seconds": 1.5})
             stage.log_artifact(run_dir / "figures" / "kdist.png")
@@ -133,8 +131,7 @@ def test_eight_processes_fifty_runs_each(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     started = time.perf_counter()
     processes = [
-        context.Process(target=_sweep_worker, args=(str(tmp_path), worker, runs))
-        for worker in range(workers)
+        context.Process(target=_sweep_worker, args=(str(tmp_path), worker, runs)) for worker in range(workers)
     ]
     for process in processes:
         process.start()

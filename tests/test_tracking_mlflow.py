@@ -83,9 +83,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _record(tracker: Tracker, folder: Path, trial: str) -> None:
     (folder / "figures").mkdir(parents=True)
     (folder / "figures" / "kdist.png").write_bytes(b"png")
-    with tracker.start_run(
-        "seglab-mlflow", trial, params={"cluster": {"eps": 0.3}}, run_dir=folder
-    ) as run:
+    with tracker.start_run("seglab-mlflow", trial, params={"cluster": {"eps": 0.3}}, run_dir=folder) as run:
         with run.component("reduce", params={"n_neighbors": 30}) as stage:
             stage.log_metrics({"seconds": 2.0})
         for step, value in enumerate((0.31, 0.42)):
@@ -96,9 +94,7 @@ def _record(tracker: Tracker, folder: Path, trial: str) -> None:
 def _runs(url: str, trial: str) -> tuple[object, list[object]]:
     client = mlflow.MlflowClient(tracking_uri=url)
     experiment = client.get_experiment_by_name("seglab-mlflow")
-    runs = client.search_runs(
-        [experiment.experiment_id], filter_string=f"tags.`seglab.key` = '{trial}'"
-    )
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"tags.`seglab.key` = '{trial}'")
     children = client.search_runs(
         [experiment.experiment_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{runs[0].info.run_id}'",

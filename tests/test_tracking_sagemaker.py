@@ -53,9 +53,7 @@ def _run_folder(tmp_path: Path) -> Path:
 
 def _record_trial(tracker: Tracker, folder: Path, trial: str = "run-1") -> None:
     params = {"cluster": {"eps": 0.3, "algorithm": "dbscan"}, "seed": 0, "flag": True}
-    with tracker.start_run(
-        "Seg Lab", trial, params=params, tags={"git": "abc"}, run_dir=folder
-    ) as run:
+    with tracker.start_run("Seg Lab", trial, params=params, tags={"git": "abc"}, run_dir=folder) as run:
         with run.component("reduce", params={"n_neighbors": 30}) as stage:
             stage.log_metrics({"seconds": 2.0})
         run.log_metrics({"silhouette": 0.31}, step=0)
@@ -214,9 +212,7 @@ def test_throttling_keeps_local_complete_and_sync_replays(
     mocked_aws: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     remote, sm, _ = _stubbed(None)
-    sm.add_client_error(
-        "create_experiment", **_client_error("ThrottlingException", "Rate exceeded", 400)
-    )
+    sm.add_client_error("create_experiment", **_client_error("ThrottlingException", "Rate exceeded", 400))
     tracker = Tracker(LocalStore(tmp_path), remote)
     with caplog.at_level(logging.WARNING, logger="seglab.tracking"):
         _simple_trial(tracker)
@@ -239,9 +235,7 @@ def test_partial_batch_put_metrics_errors_mark_unsynced(aws_env: None, tmp_path:
     for operation in ("create_experiment", "create_trial", "create_trial_component"):
         sm.add_response(operation, {})
     sm.add_response("associate_trial_component", {})
-    metrics.add_response(
-        "batch_put_metrics", {"Errors": [{"Code": "VALIDATION_ERROR", "MetricIndex": 1}]}
-    )
+    metrics.add_response("batch_put_metrics", {"Errors": [{"Code": "VALIDATION_ERROR", "MetricIndex": 1}]})
     tracker = Tracker(LocalStore(tmp_path), remote)
     _simple_trial(tracker)
     record = tracker.store.record("run-1")
@@ -266,9 +260,7 @@ def test_expired_credentials_never_fail_the_run(aws_env: None, tmp_path: Path) -
     assert board.loc[0, "sync"] == "sagemaker:failed"
 
 
-def test_no_region_is_a_sync_failure_not_a_crash(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_region_is_a_sync_failure_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
@@ -281,9 +273,7 @@ def test_no_region_is_a_sync_failure_not_a_crash(
 
 
 @pytest.mark.aws
-@pytest.mark.skipif(
-    os.environ.get("SEGLAB_AWS_LIVE") != "1", reason="live AWS test: set SEGLAB_AWS_LIVE=1"
-)
+@pytest.mark.skipif(os.environ.get("SEGLAB_AWS_LIVE") != "1", reason="live AWS test: set SEGLAB_AWS_LIVE=1")
 def test_live_round_trip(tmp_path: Path) -> None:
     experiment = f"seglab-smoke-{uuid.uuid4().hex[:8]}"
     tracker = open_tracker(TrackingConfig(backend="sagemaker"), store_dir=tmp_path)

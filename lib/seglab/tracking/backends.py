@@ -8,6 +8,7 @@ from pathlib import Path
 
 from seglab.config import TrackingConfig
 from seglab.errors import ConfigError
+from seglab.paths import DEFAULT_RUNS_DIR, resolve
 from seglab.tracking.records import Remote
 
 NOTEBOOK_INSTANCE_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
@@ -15,15 +16,8 @@ NOTEBOOK_INSTANCE_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 
 
 def default_runs_dir() -> Path:
-    """The runs folder: ``$SEGLAB_RUNS_DIR``, else ``runs/`` under the nearest ancestor of the
-    working directory holding ``pyproject.toml`` (the repository root), else ``./runs``."""
-    if os.environ.get("SEGLAB_RUNS_DIR"):
-        return Path(os.environ["SEGLAB_RUNS_DIR"])
-    cwd = Path.cwd()
-    for folder in (cwd, *cwd.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder / "runs"
-    return cwd / "runs"
+    """The runs folder: ``runs/`` under the repository root (see :mod:`seglab.paths`)."""
+    return resolve(DEFAULT_RUNS_DIR)
 
 
 def resolve_backend(config: TrackingConfig) -> str:

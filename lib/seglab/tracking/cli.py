@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from seglab.tracking.backends import default_runs_dir
+from seglab.paths import DEFAULT_RUNS_DIR, resolve
 from seglab.tracking.leaderboard import OPERATORS, format_leaderboard, leaderboard, table_columns
 from seglab.tracking.sync import sync
 
@@ -64,7 +64,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 def runs_command(args: argparse.Namespace) -> int:
     """Print or write the leaderboard; exit 0."""
     frame = leaderboard(
-        args.runs_dir or default_runs_dir(),
+        resolve(args.runs_dir),
         experiment=args.experiment,
         sort=args.sort,
         filters=args.filter,
@@ -85,7 +85,7 @@ def runs_command(args: argparse.Namespace) -> int:
 def sync_command(args: argparse.Namespace) -> int:
     """Replay missed mirrors; exit 1 if any trial still failed."""
     results = sync(
-        args.runs_dir or default_runs_dir(),
+        resolve(args.runs_dir),
         experiment=args.experiment,
         to=args.to,
         s3_prefix=args.s3_prefix,
@@ -102,8 +102,7 @@ def sync_command(args: argparse.Namespace) -> int:
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs-dir",
-        type=Path,
-        default=None,
-        help="runs folder holding seglab.db (default: runs/ under the repository root)",
+        default=DEFAULT_RUNS_DIR,
+        help="runs folder holding seglab.db; relative to the repository root (%(default)s)",
     )
     parser.add_argument("--experiment", help="only this experiment")
