@@ -33,7 +33,8 @@ def test_round_trip_trial_components_artifacts(tmp_path: Path) -> None:
     (run_dir / ".hidden").write_text("x")
     tracker = _local(tmp_path)
     params = {"seed": 3, "cluster": {"eps": 0.3, "baselines": ["kmeans"]}, "data": {"label": None}}
-    with tracker.start_run("exp", "run-1", params=params, tags={"git": "abc"}, run_dir=run_dir) as run:
+    tags = {"git": "abc", "versions": {"python": "3.11"}, "gpu": None}
+    with tracker.start_run("exp", "run-1", params=params, tags=tags, run_dir=run_dir) as run:
         with run.component("reduce", params={"n_neighbors": 30}) as stage:
             stage.log_metrics({"seconds": 1.5})
             stage.log_artifact(run_dir / "figures" / "kdist.png")
@@ -50,7 +51,7 @@ def test_round_trip_trial_components_artifacts(tmp_path: Path) -> None:
         "cluster.baselines": '["kmeans"]',
         "data.label": None,
     }
-    assert record.summary.tags == {"git": "abc", "backend": "cpu"}
+    assert record.summary.tags == {"git": "abc", "versions.python": "3.11", "backend": "cpu"}
     assert [(p.key, p.value, p.step) for p in record.summary.metrics] == [
         ("silhouette", 0.31, 0),
         ("silhouette", 0.42, 1),

@@ -68,8 +68,9 @@ class _Scope:
         self.log_metrics({name: value}, step)
 
     def log_tags(self, tags: Mapping[str, Any]) -> None:
-        """Record tags (text)."""
-        self._store.log_tags(self.trial, self._component, tags)
+        """Record tags as text; nested mappings become dotted keys, ``None`` values are skipped."""
+        flat = {key: value for key, value in flatten(tags).items() if value is not None}
+        self._store.log_tags(self.trial, self._component, flat)
 
     def log_artifact(self, path: str | Path, name: str | None = None) -> Artifact:
         """Record an output file by path (nothing is copied).

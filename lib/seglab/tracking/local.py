@@ -122,7 +122,7 @@ class LocalStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise SeglabError(
                 f"{self.path}: cannot open the tracking database ({exc}); "
                 "move the file away or pass another --runs-dir"
