@@ -21,14 +21,14 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from seglab.config import TrackingConfig
 from seglab.errors import SeglabError
 from seglab.tracking.backends import default_runs_dir, make_remote, resolve_backend
 from seglab.tracking.leaderboard import leaderboard
 from seglab.tracking.local import LocalStore
-from seglab.tracking.records import Artifact, Remote, flatten
+from seglab.tracking.records import FINAL_STATUSES, Artifact, Remote, Status, flatten
 from seglab.tracking.sync import push_trial, sync
 
 __all__ = [
@@ -53,7 +53,7 @@ class _Scope:
         self.trial = trial
         self._component = component
         self.run_dir = run_dir
-        self.status: str = "running"
+        self.status: Status = "running"
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Record parameters; nested mappings become dotted keys (``cluster.eps``)."""
@@ -98,10 +98,10 @@ class _Scope:
         """Record an output reference, a path or URI (SageMaker ``Tracker.log_output``)."""
         return self._log_ref(name, str(value), "output")
 
-    def end(self, status: str = "completed") -> None:
+    def end(self, status: Status = "completed") -> None:
         """Finish with ``completed``, ``failed`` or ``interrupted``; later calls do nothing."""
-        if status not in ("completed", "failed", "interrupted"):
-            raise ValueError(f"status must be completed, failed or interrupted, not {status!r}")
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(FINAL_STATUSES)}, not {status!r}")
         if self.status != "running":
             return
         self.status = status
@@ -130,8 +130,8 @@ class _Scope:
         else:  # KeyboardInterrupt, SystemExit
             self.end("interrupted")
 
-    def _log_ref(self, name: str, uri: str, kind: str) -> Artifact:
-        artifact = Artifact(name, uri, kind)  # type: ignore[arg-type]
+    def _log_ref(self, name: str, uri: str, kind: Literal["input", "output"]) -> Artifact:
+        artifact = Artifact(name, uri, kind)
         self._store.log_artifacts(self.trial, self._component, [artifact])
         return artifact
 
@@ -190,7 +190,7 @@ class Run(_Scope):
         self._store.log_artifacts(self.trial, "", artifacts)
         return artifacts
 
-    def end(self, status: str = "completed") -> None:
+    def end(self, status: Status = "completed") -> None:
         """Finish the trial (and its running components), then mirror it to the remote."""
         was_running = self.status == "running"
         super().end(status)

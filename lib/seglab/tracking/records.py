@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Status = Literal["running", "completed", "failed", "interrupted"]
-STATUSES: tuple[str, ...] = ("running", "completed", "failed", "interrupted")
 FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "interrupted")
 
 ParamValue = str | int | float | bool | None
