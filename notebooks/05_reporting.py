@@ -19,11 +19,10 @@ report = {}  # overrides of the report section, e.g. {"title": "Q3 customer segm
 # %%
 import pandas as pd
 
-from seglab import plots, profiles, stages
-from seglab.report import build_report
+from seglab import stages
 
 folder, config = stages.open_run(run_dir, report=report)
-labels = pd.read_parquet(folder.labels)["cluster"].to_numpy()
+reporting = stages.write_report(folder, config)
 
 # %% [markdown]
 # ## Metrics
@@ -33,21 +32,27 @@ pd.Series(folder.read_metrics(), name="value").to_frame()
 
 # %% [markdown]
 # ## Segments
+# Customers per segment (-1: noise, customers in no segment), and how each segment differs from
+# all customers on the columns where segments differ most.
 
 # %%
-sizes = profiles.segment_sizes(labels)
-sizes
+reporting.sizes
 
 # %%
-gaps = stages.segment_profiles(folder, labels)
-top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
-fig = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
-folder.save_figure(fig, "segment_profiles");
+reporting.figure
+
+# %% [markdown]
+# ## Stability
+# The clustering re-run on random subsamples of the embedding with the same settings: the ARI
+# with this run's labels on the same customers (1 = identical segments).
 
 # %%
-html = build_report(folder)
-print(f"report: {folder.report.name} ({len(html) // 1024} KiB)")
+reporting.stability.to_dict() if reporting.stability else "skipped (report.stability_draws = 0)"
+
+# %%
+print(f"report: {folder.report} ({len(reporting.html) // 1024} KiB)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"segments in the report: {int((sizes['segment'] >= 0).sum())}; report written: {folder.report.exists()}")
+segments = int((reporting.sizes["segment"] >= 0).sum())
+print(f"segments in the report: {segments}; report written: {folder.report.exists()}")

@@ -87,3 +87,20 @@ def test_report_is_self_contained_and_rebuildable(run_folder):
     done = seglab("report", str(run_folder))
     assert done.returncode == 0, done.stderr
     assert (run_folder / "report.html").read_text().count("<figure>") >= len(FIGURES)
+
+
+@pytest.mark.slow
+def test_direct_engine_writes_the_same_run(run_folder, tmp_path):
+    done = seglab("run", "--params", "params/tiny.yaml", "--runs-dir", str(tmp_path),
+                  "--engine", "direct")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (direct,) = tmp_path.glob("2*")
+    assert not list((direct / "notebooks").glob("*.ipynb"))
+    assert {p.name for p in (direct / "figures").glob("*.png")} == {
+        p.name for p in (run_folder / "figures").glob("*.png")}
+    ours, theirs = (json.loads((f / "metrics.json").read_text()) for f in (direct, run_folder))
+    for key in ("n_rows", "n_features_used", "min_samples", "n_clusters"):
+        assert ours[key] == theirs[key], key
+    for key in ("eps", "noise_fraction", "silhouette", "ari"):
+        assert ours[key] == pytest.approx(theirs[key], abs=1e-6), key
+    assert json.loads((direct / "manifest.json").read_text())["engine"] == "direct"

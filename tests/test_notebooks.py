@@ -8,6 +8,7 @@ import pytest
 
 from seglab.environment import PROJECT_KERNEL
 from seglab.runner import declared_parameters, notebook_sources
+from seglab.stages import NOTEBOOK_STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = notebook_sources(ROOT / "notebooks")
@@ -39,6 +40,12 @@ def test_notebook_ends_with_a_checked_summary_and_installs_nothing(source):
     code = [c.source for c in jupytext.read(source).cells if c.cell_type == "code"]
     assert code[-1].startswith("# NBVAL_CHECK_OUTPUT")
     assert "pip install" not in text and "os.chdir" not in text
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_runs_the_stage_the_direct_engine_runs(source):
+    stage = NOTEBOOK_STAGES[source.stem]
+    assert f"stages.{stage.__name__}(folder, config)" in source.read_text()
 
 
 def _inputs(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:

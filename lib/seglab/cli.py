@@ -49,6 +49,9 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--kernel", default="python3",
                      help="Jupyter kernel (default python3 = this interpreter; never a fallback)")
     run.add_argument("--run-id", help="run folder name (default: UTC time + random suffix)")
+    run.add_argument("--engine", choices=["notebooks", "direct"], default="notebooks",
+                     help="notebooks: execute them with papermill (default); direct: call their "
+                          "stage functions in this process (no executed notebooks; faster)")
     run.set_defaults(handler=_run)
 
 
@@ -65,7 +68,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(resolve(args.params), overrides=run_overrides(args))
     result = run_pipeline(config, runs_dir=resolve(args.runs_dir), kernel=args.kernel,
-                          run_id=args.run_id, echo=lambda line: print(line, file=sys.stderr))
+                          run_id=args.run_id, engine=args.engine,
+                          echo=lambda line: print(line, file=sys.stderr))
     print(f"run {result.folder.run_id} {result.status}: {result.folder.path}")
     if not result.ok:
         print(f"seglab: error: {result.message}", file=sys.stderr)

@@ -3,6 +3,10 @@
 papermill cannot read jupytext ``.py`` files, so each source is read with ``jupytext.read`` and
 the resulting notebook object is handed to ``papermill.execute_notebook``. Each notebook gets only
 the parameters its ``parameters`` cell declares: ``run_dir`` plus the config sections it names.
+
+The ``direct`` engine calls the same stage functions the notebooks call
+(:data:`seglab.stages.NOTEBOOK_STAGES`) in this process, without kernels: same run folder, same
+metrics, no executed notebooks. Sweeps and benchmarks use it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jupytext
 import nbformat
@@ -32,7 +36,9 @@ from seglab.errors import SeglabError
 from seglab.metrics import METRIC_KEYS
 from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
 from seglab.runfolder import RunFolder
+from seglab.stages import NOTEBOOK_STAGES
 
+Engine = Literal["notebooks", "direct"]
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
 STAGE_TIMINGS = ("load", "features", "reduce", "eps", "cluster", "metrics")
@@ -135,14 +141,17 @@ def run_pipeline(
     runs_dir: Path,
     kernel: str = "python3",
     run_id: str | None = None,
+    engine: Engine = "notebooks",
     echo: Callable[[str], None] = print,
 ) -> RunResult:
-    """Execute every notebook into ``runs_dir/<run-id>/``; stop at the first failure.
+    """Execute every stage into ``runs_dir/<run-id>/``; stop at the first failure.
 
+    ``engine="notebooks"`` executes the notebooks with papermill on ``kernel``;
+    ``engine="direct"`` calls their stage functions in this process.
     Returns the result with status ``completed`` or ``failed``; the manifest says the same. A
     ``KeyboardInterrupt`` marks the run ``interrupted`` and propagates.
     """
-    argv0 = kernel_argv0(kernel)
+    argv0 = kernel_argv0(kernel) if engine == "notebooks" else sys.executable
     resolution = resolve_backend(config.backend)
     config = config.model_copy(update={"backend": resolution.name})
     folder = RunFolder(runs_dir / (run_id or new_run_id()))
@@ -154,13 +163,15 @@ def run_pipeline(
     save_config(config, folder.params)
     started = time.perf_counter()
     manifest = _initial_manifest(folder, config, kernel, argv0, resolution)
+    manifest["engine"] = engine
     folder.write_json(folder.manifest, manifest)
     folder.record_metrics(backend=resolution.name)
     result = RunResult(folder, "running")
     try:
         for index, plan in enumerate(plans, start=1):
             echo(f"[{index}/{len(plans)}] {plan.name} ...")
-            entry = _execute(plan, folder, kernel)
+            entry = (_execute(plan, folder, kernel) if engine == "notebooks"
+                     else _call_stage(plan, folder, config))
             result.notebooks.append(entry)
             echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} ({entry['seconds']:.1f} s)")
             if entry["status"] != "completed":
@@ -194,6 +205,19 @@ def _execute(plan: NotebookPlan, folder: RunFolder, kernel: str) -> dict[str, An
     except Exception as exc:  # kernel death, timeouts: still a failed run, never a crash
         entry.update(status="failed", error=f"{plan.source.name} could not run: "
                                             f"{type(exc).__name__}: {exc}")
+    entry["seconds"] = round(time.perf_counter() - start, 2)
+    return entry
+
+
+def _call_stage(plan: NotebookPlan, folder: RunFolder, config: Config) -> dict[str, Any]:
+    entry: dict[str, Any] = {"notebook": plan.source.name, "engine": "direct"}
+    start = time.perf_counter()
+    try:
+        NOTEBOOK_STAGES[plan.name](folder, config)
+        entry["status"] = "completed"
+    except Exception as exc:  # a failed stage is a failed run, recorded, never a crash
+        entry.update(status="failed",
+                     error=f"{plan.name} failed: {type(exc).__name__}: {str(exc).strip()}")
     entry["seconds"] = round(time.perf_counter() - start, 2)
     return entry
 

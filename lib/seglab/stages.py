@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import adjusted_rand_score
 
 from seglab import cluster as clustering
-from seglab import data, eps, features, metrics, plots, profiles, reduce, stability
+from seglab import data, environment, eps, features, metrics, plots, profiles, reduce, stability
 from seglab.backend import Backend, get_backend
 from seglab.config import Config, load_config, save_config
 from seglab.errors import SeglabError
@@ -52,6 +53,16 @@ def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
 def backend_for(config: Config) -> Backend:
     """The backend the config names (the runner has already resolved ``auto``)."""
     return get_backend(config.backend)
+
+
+# -- 00 kernel setup ---------------------------------------------------------------------------
+def check_environment(folder: RunFolder, config: Config) -> dict[str, str | None]:
+    """Versions of the packages the pipeline uses; a missing required one is an error."""
+    missing = environment.missing_packages()
+    if missing:
+        raise SeglabError(f"this interpreter ({environment.interpreter()}) lacks {missing}: run "
+                          "./setup_kernel.sh or `make setup` and pick the seglab kernel (README)")
+    return environment.package_versions()
 
 
 # -- 01 exploration -----------------------------------------------------------------------
@@ -302,6 +313,42 @@ def assess_stability(folder: RunFolder, config: Config) -> stability.Stability |
     folder.write_json(folder.artifact(STABILITY), {"algorithm": algorithm, **result.to_dict()})
     folder.record_metrics(stability_ari=result.mean)
     return result
+
+
+@dataclass(frozen=True)
+class Reporting:
+    sizes: pd.DataFrame
+    """Customers and share per segment (noise as -1), largest first."""
+    profiles: pd.DataFrame
+    """Standardised difference from all customers, per segment and column."""
+    figure: Figure
+    stability: stability.Stability | None
+    html: str
+
+
+def write_report(folder: RunFolder, config: Config) -> Reporting:
+    """Segment sizes and profiles, stability across subsamples, and ``report.html``."""
+    from seglab.report import build_report  # the report reads this module's artifact names
+
+    labels = run_labels(folder)
+    sizes = profiles.segment_sizes(labels)
+    gaps = segment_profiles(folder, labels)
+    top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
+    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
+    folder.save_figure(figure, "segment_profiles")
+    assessed = assess_stability(folder, config)
+    return Reporting(sizes, gaps, figure, assessed, build_report(folder))
+
+
+NOTEBOOK_STAGES: dict[str, Callable[[RunFolder, Config], Any]] = {
+    "00_kernel_setup": check_environment,
+    "01_exploration": explore,
+    "02_dimensionality_reduction": reduce_dimensions,
+    "03_eps_search": search_eps,
+    "04_clustering": cluster_customers,
+    "05_reporting": write_report,
+}
+"""The stage each notebook runs; the direct engine calls these without a kernel."""
 
 
 # -- shared readers -----------------------------------------------------------------------------
