@@ -20,6 +20,7 @@ report = {}  # overrides of the report section, e.g. {"title": "Q3 customer segm
 import pandas as pd
 
 from seglab import stages
+from seglab.tracking import leaderboard
 
 folder, config = stages.open_run(run_dir, report=report)
 reporting = stages.write_report(folder, config)
@@ -51,6 +52,15 @@ reporting.stability.to_dict() if reporting.stability else "skipped (report.stabi
 
 # %%
 print(f"report: {folder.report} ({len(reporting.html) // 1024} KiB)")
+
+# %% [markdown]
+# ## Leaderboard
+# Every tracked run of this experiment in the same runs folder, best silhouette first (this run
+# is still `running` until the runner records its metrics). `seglab runs --format html` gives a
+# sortable page of the same table.
+
+# %%
+leaderboard(folder.path.parent, experiment=config.experiment, sort="silhouette").head(20)
 
 # %%
 # NBVAL_CHECK_OUTPUT

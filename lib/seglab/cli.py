@@ -9,6 +9,7 @@ from pathlib import Path
 
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR, resolve
+from seglab.tracking import cli as tracking_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seglab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands)
+    tracking_commands.add_commands(commands)
     _add_data(commands)
     _add_report(commands)
     return parser

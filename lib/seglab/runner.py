@@ -37,8 +37,12 @@ from seglab.metrics import METRIC_KEYS
 from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
 from seglab.runfolder import RunFolder
 from seglab.stages import NOTEBOOK_STAGES
+from seglab.tracking import Run, open_tracker
 
 Engine = Literal["notebooks", "direct"]
+TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
+                 "data_fingerprint", "data_path", "host", "seglab_version", "tracking")
+"""Manifest entries recorded as tags of the run's trial."""
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
 STAGE_TIMINGS = ("load", "features", "reduce", "eps", "cluster", "metrics")
@@ -158,20 +162,21 @@ def run_pipeline(
     if folder.path.exists():
         raise SeglabError(f"run folder {folder.path} already exists: choose another run id")
     plans = plan_notebooks(config, _portable(folder.path), kernel)
+    tracker = open_tracker(config.tracking, store_dir=runs_dir)
 
     folder.create()
     save_config(config, folder.params)
     started = time.perf_counter()
     manifest = _initial_manifest(folder, config, kernel, argv0, resolution)
-    manifest["engine"] = engine
-    folder.write_json(folder.manifest, manifest)
+    folder.write_json(folder.manifest, {**manifest, "engine": engine, "tracking": tracker.backend})
     folder.record_metrics(backend=resolution.name)
     result = RunResult(folder, "running")
+    trial = tracker.start_run(config.experiment, folder.run_id, params=config.to_dict(),
+                              run_dir=folder.path)
     try:
         for index, plan in enumerate(plans, start=1):
             echo(f"[{index}/{len(plans)}] {plan.name} ...")
-            entry = (_execute(plan, folder, kernel) if engine == "notebooks"
-                     else _call_stage(plan, folder, config))
+            entry = _run_stage(plan, folder, config, kernel, engine, trial)
             result.notebooks.append(entry)
             echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} ({entry['seconds']:.1f} s)")
             if entry["status"] != "completed":
@@ -182,9 +187,36 @@ def run_pipeline(
     except KeyboardInterrupt:
         result.status, result.message = "interrupted", "interrupted by the user (Ctrl-C)"
         raise
+    except Exception as exc:
+        result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         _finish(folder, result, time.perf_counter() - started)
+        _track(trial, folder, result.status)
     return result
+
+
+def _run_stage(plan: NotebookPlan, folder: RunFolder, config: Config, kernel: str, engine: Engine,
+               trial: Run) -> dict[str, Any]:
+    """One notebook (or its stage function), tracked as a trial component."""
+    params = {name: value for name, value in plan.parameters.items() if name != "run_dir"}
+    with trial.component(plan.name, params=params) as component:
+        entry = (_execute(plan, folder, kernel) if engine == "notebooks"
+                 else _call_stage(plan, folder, config))
+        component.log_metrics({"seconds": entry["seconds"]})
+        if "output" in entry and (folder.path / entry["output"]).exists():
+            component.log_artifact(folder.path / entry["output"])
+        component.end(entry["status"])
+    return entry
+
+
+def _track(trial: Run, folder: RunFolder, status: str) -> None:
+    """Every metric, every file of the run folder and the manifest's facts, then the status."""
+    manifest = folder.read_json(folder.manifest)
+    trial.log_metrics(folder.read_metrics())
+    trial.log_artifacts(folder.path)
+    trial.log_tags({key: manifest.get(key) for key in TRACKED_FACTS if manifest.get(key) is not None})
+    trial.end(status if status in ("completed", "failed", "interrupted") else "failed")
 
 
 def _execute(plan: NotebookPlan, folder: RunFolder, kernel: str) -> dict[str, Any]:
