@@ -42,3 +42,56 @@ def test_sizes_include_noise_and_sum_to_one(table):
 
 def test_profile_columns_leave_out_counts(table):
     assert profiles.profile_columns(table[0], ["cat_*"]) == ["spend", "flat"]
+
+
+@pytest.fixture
+def shop() -> tuple[pd.DataFrame, np.ndarray]:
+    """Segment 0 spends 3x the others and buys on the web; segment 1 is average; 2 noise rows."""
+    labels = np.array([0] * 4 + [1] * 4 + [-1] * 2)
+    frame = pd.DataFrame({
+        "spend": [30.0, 30, 30, 30, 10, 10, 10, 10, 10, 10],
+        "score": [-1.0, -1, -1, -1, 1, 1, 1, 1, 0, 0],
+        "channel=web": [1.0, 1, 1, 1, 0, 1, 0, 0, 0, 0],
+        "channel=store": [0.0, 0, 0, 0, 1, 0, 1, 1, 1, 1],
+    })
+    return frame, labels
+
+
+def test_categorical_groups_by_source_column():
+    groups = profiles.categorical_groups(["spend", "channel=web", "channel=store", "region=R1"])
+    assert groups == {"channel": ["channel=web", "channel=store"], "region": ["region=R1"]}
+
+
+def test_cards_carry_lift_z_and_mix(shop):
+    frame, labels = shop
+    cards = profiles.segment_cards(frame, labels, top=2)
+    assert [card.segment for card in cards] == [0, 1], "noise has no card"
+    first = cards[0]
+    assert first.customers == 4 and first.share == pytest.approx(0.4)
+    spend = next(trait for trait in first.traits if trait.column == "spend")
+    assert spend.lift == pytest.approx(30 / 18)
+    assert spend.z == pytest.approx((30 - 18) / frame["spend"].std(ddof=0))
+    score = next(trait for trait in first.traits if trait.column == "score")
+    assert score.lift is None, "a ratio of a column with negative values means nothing"
+    assert all("=" not in trait.column for trait in first.traits), "one-hot columns go to the mix"
+    (channel,) = first.mix
+    assert channel.column == "channel" and channel.levels[0].level == "web"
+    assert channel.levels[0].share == 1.0 and channel.levels[0].population_share == pytest.approx(0.5)
+
+
+def test_summary_line_reads_like_a_sentence(shop):
+    first, second = profiles.segment_cards(*shop, top=2)
+    assert first.summary.startswith("4 customers (40%): ")
+    assert "spend 1.7x the average" in first.summary
+    assert first.summary.endswith("mostly web (channel)")
+    assert "higher score (+" in second.summary  # no ratio for score: standard deviations instead
+    assert second.summary.endswith("mostly store (channel)")  # 75% vs 50% overall
+
+
+def test_a_level_common_everywhere_is_not_what_a_segment_is_mostly():
+    common = profiles.Mix("device", (profiles.Level("mobile", 0.6, 0.55),))
+    assert "mostly" not in profiles.summary_line(10, 0.1, [], [common])
+
+
+def test_summary_of_an_average_segment():
+    assert profiles.summary_line(1_234, 0.5, [], []) == "1,234 customers (50%): close to the average customer"

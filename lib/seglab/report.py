@@ -1,4 +1,9 @@
-"""``report.html``: one self-contained page (inline images, no network) built from a run folder."""
+"""``report.html``: one self-contained page for a business reader, built from a run folder.
+
+The page only reads the run folder's files (stages compute everything, including stability), so
+``seglab report RUN`` is cheap. Images are inlined as data URIs, CSS is inline, and a
+Content-Security-Policy forbids every external load, so the page opens the same offline.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,30 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
 import pandas as pd
 import yaml
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
 
 from seglab import profiles
 from seglab.runfolder import RunFolder
-from seglab.stages import BASELINES, segment_profiles
+from seglab.stages import BASELINES, EPS, PROFILE_TABLE, STABILITY, run_labels
+from seglab.templating import render
 
-FIGURE_CAPTIONS = {
-    "embedding_clusters": "Customers in the embedding, coloured by segment (grey: noise).",
-    "segment_profiles": "How each segment differs from all customers.",
-    "k_distance": "How eps was chosen: the knee of the k-distance curve and the band where it is stable.",
-    "silhouette": "Silhouette per segment (how well customers sit in their own segment).",
+MAP_FIGURE = "embedding_clusters"
+METHOD_FIGURE = "k_distance"
+MORE_FIGURES = {
+    "segment_profiles": "How each segment differs from all customers (standard deviations).",
+    "silhouette": "Silhouette per segment: how well customers sit in their own segment.",
 }
+SEGMENT_PALETTE = "tab20"
+"""The map's palette (``plots.embedding_map``): card colours match the map's."""
 
 
 @dataclass(frozen=True)
 class ReportFigure:
+    """A figure inlined as a data URI."""
+
     name: str
     caption: str
     data_uri: str
@@ -31,8 +42,7 @@ class ReportFigure:
 
 def build_report(folder: RunFolder) -> str:
     """Render the report for ``folder``, write ``report.html`` and return the HTML."""
-    context = report_context(folder)
-    html = _environment().get_template("report.html.j2").render(**context)
+    html = render("report.html.j2", **report_context(folder))
     folder.report.write_text(html)
     return html
 
@@ -42,22 +52,32 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
     metrics = folder.read_metrics()
     manifest = folder.read_json(folder.manifest)
     params = yaml.safe_load(folder.params.read_text()) if folder.params.exists() else {}
-    segments = _segments(folder, top=(params.get("report") or {}).get("top_features", 5))
-    baselines = folder.read_json(folder.artifact(BASELINES)).get("rows", [])
+    report = params.get("report") or {}
     return {
-        "title": (params.get("report") or {}).get("title", "Customer segments"),
+        "title": report.get("title", "Customer segments"),
         "run_id": folder.run_id,
         "manifest": manifest,
         "metrics": metrics,
-        "headline": _headline(metrics),
-        "segments": segments,
-        "baselines": baselines,
+        "headline": headline(metrics),
+        "cards": _cards(folder, top=report.get("top_features", 5)),
+        "stability": folder.read_json(folder.artifact(STABILITY)),
+        "eps": folder.read_json(folder.artifact(EPS)),
+        "baselines": folder.read_json(folder.artifact(BASELINES)).get("rows", []),
         "params_yaml": yaml.safe_dump(params, sort_keys=False),
-        "figures": _figures(folder),
+        "timings": {key[len("seconds_"):]: value for key, value in metrics.items()
+                    if key.startswith("seconds_") and value is not None},
+        "map": figure(folder, MAP_FIGURE, "Customers in the embedding's first two principal axes, "
+                                          "coloured by segment (grey: not in any segment)."),
+        "k_distance": figure(folder, METHOD_FIGURE, "The sorted k-distance curve: eps sits at "
+                                                    "its knee; the band is where the knee is "
+                                                    "stable."),
+        "figures": [shown for name, caption in MORE_FIGURES.items()
+                    if (shown := figure(folder, name, caption)) is not None],
     }
 
 
-def _headline(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+def headline(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """The numbers at the top of the page, formatted (``n/a`` where missing)."""
     def fmt(key: str, pattern: str) -> str:
         value = metrics.get(key)
         return "n/a" if value is None else pattern.format(value)
@@ -67,41 +87,31 @@ def _headline(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         ("Segments found", fmt("n_clusters", "{}")),
         ("Not in any segment (noise)", fmt("noise_fraction", "{:.1%}")),
         ("Largest segment", fmt("largest_cluster_fraction", "{:.1%}")),
-        ("Silhouette (embedding, noise excluded)", fmt("silhouette", "{:.3f}")),
+        ("Silhouette (noise excluded)", fmt("silhouette", "{:.3f}")),
+        ("Stability (ARI, subsamples)", fmt("stability_ari", "{:.2f}")),
         ("Agreement with known segments (ARI)", fmt("ari", "{:.3f}")),
     ]
 
 
-def _segments(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
-    if not folder.labels.exists():
+def segment_colour(segment: int) -> str:
+    """The colour a segment has on the map (noise: grey)."""
+    if segment == profiles.NOISE:
+        return "#b0b0b0"
+    return to_hex(colormaps[SEGMENT_PALETTE](segment % 20))
+
+
+def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
+    """``figures/<name>.png`` as an inline figure, or ``None`` when the run has not drawn it."""
+    path = folder.figures / f"{name}.png"
+    if not path.exists():
+        return None
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return ReportFigure(name, caption, f"data:image/png;base64,{encoded}")
+
+
+def _cards(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
+    table_path = folder.artifact(PROFILE_TABLE)
+    if not folder.labels.exists() or not table_path.exists():
         return []
-    labels = pd.read_parquet(folder.labels)["cluster"].to_numpy()
-    sizes = profiles.segment_sizes(labels)
-    gaps = segment_profiles(folder, labels)
-    rows = []
-    for segment, customers, share in sizes.itertuples(index=False):
-        traits = []
-        if segment in gaps.index:
-            strongest = gaps.loc[segment].abs().sort_values(ascending=False).index[:top]
-            traits = [(column, float(gaps.loc[segment, column])) for column in strongest]
-        rows.append({"segment": int(segment), "customers": int(customers), "share": float(share),
-                     "traits": traits})
-    return rows
-
-
-def _figures(folder: RunFolder) -> list[ReportFigure]:
-    figures = []
-    for name, caption in FIGURE_CAPTIONS.items():
-        path = folder.figures / f"{name}.png"
-        if path.exists():
-            encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-            figures.append(ReportFigure(name, caption, f"data:image/png;base64,{encoded}"))
-    return figures
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("seglab", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-    )
+    cards = profiles.segment_cards(pd.read_parquet(table_path), run_labels(folder), top=top)
+    return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]

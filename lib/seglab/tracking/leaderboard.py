@@ -202,5 +202,7 @@ def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | N
     if fmt == "json":
         return frame.to_json(orient="records", date_format="iso", indent=1)
     if fmt == "html":
-        return frame.to_html(index=False, na_rep="", float_format=lambda number: f"{number:.4g}")
+        from seglab.leaderboard_html import render_leaderboard  # imports this module
+
+        return render_leaderboard(frame)
     raise SeglabError(f"--format {fmt}: unknown format (table, csv, json or html)")

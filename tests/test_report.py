@@ -1,0 +1,135 @@
+"""report.html from a hand-made run folder: cards, map, stability, methods appendix, no external loads.
+
+``fake_run`` builds a complete small run folder in a second (three blobs and noise, one-hot
+``channel`` columns, real figures, stability from the real stage); test_browser.py reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from seglab import plots, stages
+from seglab.config import load_config, save_config
+from seglab.paths import resolve
+from seglab.report import build_report, report_context, segment_colour
+from seglab.runfolder import RunFolder
+
+matplotlib.use("Agg")
+
+SEGMENT_SIZES = (300, 200, 100)
+NOISE_ROWS = 20
+EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", re.IGNORECASE)
+
+
+def fake_run(path: Path) -> RunFolder:
+    """A completed run folder with every file the report reads."""
+    folder = RunFolder(path).create()
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    labels = np.concatenate([np.full(n, s) for s, n in enumerate(SEGMENT_SIZES)]
+                            + [np.full(NOISE_ROWS, -1)])
+    coords = np.concatenate([rng.normal(c, 0.4, (n, 2)) for c, n in zip(centres, SEGMENT_SIZES,
+                                                                         strict=True)]
+                            + [rng.uniform(-3, 9, (NOISE_ROWS, 2))]).astype(np.float32)
+    n_rows = len(labels)
+    spend = np.where(labels == 0, 300.0, 100.0) + rng.normal(0, 10, n_rows)
+    web = np.where(labels == 1, 1.0, rng.random(n_rows) < 0.2)
+    table = pd.DataFrame({
+        "spend_total": spend, "tenure_days": rng.uniform(100, 400, n_rows),
+        "channel=web": web, "channel=store": 1.0 - web,
+    }).astype(np.float32)
+
+    config = load_config(resolve("params/tiny.yaml"), sections={"report": {"stability_draws": 3}})
+    save_config(config, folder.params)
+    ids = [f"C{i:05d}" for i in range(n_rows)]
+    pd.DataFrame({"customer_id": ids}).to_parquet(folder.artifact(stages.CUSTOMERS))
+    pd.DataFrame({"customer_id": ids, "cluster": labels}).to_parquet(folder.labels)
+    table.to_parquet(folder.artifact(stages.PROFILE_TABLE))
+    folder.save_array(stages.EMBEDDING, coords)
+    folder.write_json(folder.artifact(stages.EPS), {"eps": 0.5, "knee_eps": 0.5, "eps_low": 0.45,
+                                                    "eps_high": 0.6, "min_samples": 10,
+                                                    "source": "knee"})
+    folder.write_json(folder.artifact(stages.BASELINES), {"rows": [
+        {"algorithm": "dbscan", "n_clusters": 3, "silhouette": 0.81234567, "ari": None},
+        {"algorithm": "kmeans", "n_clusters": 3, "silhouette": 0.7, "ari": None}]})
+    folder.write_json(folder.manifest, {
+        "run_id": folder.run_id, "status": "completed", "backend": {"name": "cpu", "reason": "requested"},
+        "device": "CPU x86_64 (2 cores)", "data_fingerprint": "sha256:feedface",
+        "data_path": "tests/data/tiny_customers.parquet", "git": {"commit": "abc123", "dirty": False},
+        "python": "3.11.7", "packages": {"numpy": "2.4.6", "umap-learn": "0.5.12"}, "warnings": [],
+    })
+    folder.record_metrics(n_rows=n_rows, n_clusters=3, noise_fraction=NOISE_ROWS / n_rows,
+                          largest_cluster_fraction=SEGMENT_SIZES[0] / n_rows, silhouette=0.8,
+                          backend="cpu", seconds_reduce=1.5)
+    folder.save_figure(plots.embedding_map(coords, labels, title="segments"), "embedding_clusters")
+    curve = np.sort(rng.gamma(2.0, 0.2, 400))
+    folder.save_figure(plots.k_distance(curve, np.linspace(0, 1, 400), k=10, eps=0.5, eps_low=0.45,
+                                        eps_high=0.6, knee_position=0.9), "k_distance")
+    matplotlib.pyplot.close("all")
+    stages.assess_stability(folder, config)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
+    folder = fake_run(tmp_path_factory.mktemp("runs") / "20260101T000000Z-abcdef")
+    build_report(folder)
+    return folder
+
+
+def test_one_card_per_segment_with_summary_lift_and_mix(run: RunFolder) -> None:
+    html = run.report.read_text()
+    assert html.count('class="segment-card"') == len(SEGMENT_SIZES)
+    assert "300 customers (48%): spend total 1.5x the average" in html
+    assert "mostly web (channel)" in html  # segment 1 is all web
+    context = report_context(run)
+    first = context["cards"][0]["card"]
+    n_rows = sum(SEGMENT_SIZES) + NOISE_ROWS
+    population_spend = (300 * SEGMENT_SIZES[0] + 100 * (n_rows - SEGMENT_SIZES[0])) / n_rows
+    assert first.traits[0].column == "spend_total"
+    assert first.traits[0].lift == pytest.approx(300 / population_spend, rel=0.03)
+    assert first.traits[0].z > 1
+    assert [m.column for m in first.mix] == ["channel"]
+
+
+def test_stability_is_read_from_the_stage_output(run: RunFolder) -> None:
+    saved = json.loads(run.artifact(stages.STABILITY).read_text())
+    assert saved["draws"] == 3 and len(saved["scores"]) == 3
+    assert saved["mean"] >= 0.8, "three well-separated blobs are stable"
+    assert run.read_metrics()["stability_ari"] == pytest.approx(saved["mean"])
+    html = run.report.read_text()
+    assert 'id="stability"' in html and f"{saved['mean']:.2f}" in html
+
+
+def test_map_and_methods_appendix(run: RunFolder) -> None:
+    html = run.report.read_text()
+    assert 'id="segment-map"' in html and 'src="data:image/png;base64,' in html
+    methods = html[html.index('id="methods"'):]
+    for fact in ('id="k-distance"', "sha256:feedface", "umap-learn", "0.5.12", "abc123",
+                 "stable band 0.45", "min_samples", "cpu (requested)"):
+        assert fact in methods, fact
+
+
+def test_self_contained(run: RunFolder) -> None:
+    html = run.report.read_text()
+    assert not EXTERNAL.search(html), "the report must not load anything from outside the page"
+    assert "Content-Security-Policy" in html
+
+
+def test_card_colours_match_the_map() -> None:
+    assert segment_colour(0) == "#1f77b4"  # tab20's first colour, as in plots.embedding_map
+    assert segment_colour(-1) == "#b0b0b0"
+
+
+def test_report_of_a_run_that_failed_before_clustering(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "failed").create()
+    folder.write_json(folder.manifest, {"status": "failed"})
+    html = build_report(folder)
+    assert "No segments to show" in html and "Not measured" in html
