@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast references lint clean
+.PHONY: help setup data run test test-fast test-gpu bench-gpu references lint clean
 
 ## help: list the targets
 help:
@@ -44,6 +44,14 @@ test: $(STAMP)
 ## test-fast: the suite without the slow quality and end-to-end tests
 test-fast: $(STAMP)
 	$(BIN)/pytest tests -m "not slow and not gpu and not aws"
+
+## test-gpu: GPU-vs-CPU parity tests (on a GPU instance with RAPIDS)
+test-gpu: $(STAMP)
+	$(BIN)/pytest -m gpu tests/gpu
+
+## bench-gpu: time each stage on the GPU at 1M and 10M rows, check parity
+bench-gpu: $(STAMP)
+	$(BIN)/python bench/gpu_smoke.py --out bench/results/gpu_smoke.json
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)
