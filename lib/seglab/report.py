@@ -64,6 +64,7 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "eps": folder.read_json(folder.artifact(EPS)),
         "baselines": folder.read_json(folder.artifact(BASELINES)).get("rows", []),
         "params_yaml": yaml.safe_dump(params, sort_keys=False),
+        "algorithm": (params.get("cluster") or {}).get("algorithm", "dbscan"),
         "timings": {key[len("seconds_"):]: value for key, value in metrics.items()
                     if key.startswith("seconds_") and value is not None},
         "map": figure(folder, MAP_FIGURE, "Customers in the embedding's first two principal axes, "
