@@ -102,6 +102,14 @@ def test_runs_command_formats(store: Path, capsys: pytest.CaptureFixture[str]) -
     assert out.read_text().count("</tr>") == 6  # header + 5 runs
 
 
+def test_runs_command_chosen_columns(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = _cli("runs", "--runs-dir", str(store), "--columns", "trial,silhouette,cluster.eps")
+    assert code == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["trial", "silhouette", "cluster.eps"]
+    with pytest.raises(SeglabError, match="no column 'nope'"):
+        _cli("runs", "--runs-dir", str(store), "--columns", "trial,nope")
+
+
 def test_sync_command_with_nothing_to_do(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = _cli("sync", "--runs-dir", str(store))
     assert code == 0

@@ -190,11 +190,12 @@ def _sort(frame: pd.DataFrame, sort: str | None) -> pd.DataFrame:
 def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | None = None) -> str:
     """Render as ``table`` (selected columns), ``csv``, ``json`` (records) or ``html``."""
     if fmt == "table":
-        shown = frame[list(columns)] if columns else frame
+        shown = frame[[resolve_column(frame, column) for column in columns]] if columns else frame
         if shown.empty:
             return "no runs recorded yet (start one with `seglab run`)"
         shown = shown.copy()
-        shown["started_at"] = shown["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+        if "started_at" in shown:
+            shown["started_at"] = shown["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
         shown.columns = [column.split(".", 1)[1] if "." in column else column for column in shown.columns]
         return shown.to_string(index=False, na_rep="-", float_format=lambda number: f"{number:.4g}")
     if fmt == "csv":
