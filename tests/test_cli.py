@@ -62,7 +62,7 @@ def test_failing_notebook_marks_the_run_failed(tmp_path, capsys):
     assert code == 1
     line = _stderr_line(capsys)
     assert "01_exploration.py failed in cell" in line and "DataError" in line
-    (folder,) = (tmp_path / "runs").iterdir()
+    (folder,) = (tmp_path / "runs").glob("2*")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "failed"
     assert [n["status"] for n in manifest["notebooks"]] == ["completed", "failed"]
