@@ -53,10 +53,27 @@ def test_matrix_is_float32_finite_and_block_weighted() -> None:
     assert variance[3:].sum() == pytest.approx(0.25, rel=1e-3)
 
 
+def test_products_and_ratios_of_other_columns_are_dropped() -> None:
+    rng = np.random.default_rng(1)
+    orders = 1 + rng.poisson(3.0, 3000)
+    value = np.exp(rng.normal(3.0, 0.5, 3000))
+    frame = pd.DataFrame({"spend": orders * value, "orders": orders, "value": value,
+                          "visits": orders + rng.poisson(2.0, 3000)}).astype(np.float32)
+    result = build_features(frame, FeaturesConfig(), seed=0)
+    assert result.dropped == {"spend": "derived: product of orders and value"}
+    ratio = frame.assign(spend=value, value=orders * value)  # value = spend * orders
+    assert build_features(ratio, FeaturesConfig(), seed=0).dropped["spend"].startswith("derived")
+    kept = build_features(frame, FeaturesConfig(derived_tolerance=None), seed=0)
+    assert "spend" in kept.names
+
+
 def test_dequantise_breaks_ties_and_log_tames_skew() -> None:
     result = _build(_table())
     orders = result.matrix[:, result.names.index("n_orders")]
     assert len(np.unique(orders)) > 1900
+    raw = _table()["n_orders"].to_numpy()
+    low, high = orders[raw == 1], orders[raw == 2]
+    assert low.max() > high.min()  # neighbouring integers overlap: no step in the density
     spend = result.matrix[:, result.names.index("spend_total")]
     centred = spend - spend.mean()
     assert abs((centred**3).mean() / centred.std() ** 3) < 0.5

@@ -60,8 +60,13 @@ class FeaturesConfig(_Section):
     isolation_threshold: float | None = Field(0.1, ge=0.0, lt=1.0)
     """Drop a numeric column whose largest |rho| with every other column is below this
     (it shares no structure with anything: junk); ``null`` keeps them all."""
+    derived_tolerance: float | None = Field(1e-3, gt=0.0, lt=0.1)
+    """Drop a positive numeric column that is the product or ratio of two other columns to
+    within this relative error (``spend = n_orders * avg_order_value``): it adds nothing but
+    the exact identity; ``null`` keeps them."""
     dequantize: bool = True
-    """Add U(-1/2, 1/2) to integer-valued columns so ties do not fragment the embedding."""
+    """Add triangular noise on (-1, 1) to integer-valued columns (reflected at 0 when the column
+    is non-negative), so neither ties nor density steps between integers tear the embedding."""
     log_skew_threshold: float = Field(1.0, ge=0.0)
     """log1p-transform non-negative columns whose skewness is above this."""
     scaling: Literal["robust", "standard"] = "robust"

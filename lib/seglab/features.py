@@ -152,6 +152,9 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
             dropped[columns[j]] = f"correlated with {columns[first]} (rho {rho[first, j]:.2f})"
         else:
             kept.append(j)
+    if cfg.derived_tolerance is not None:
+        kept = _drop_derived(sample.to_numpy(np.float64), columns, kept, cfg.derived_tolerance,
+                             dropped)
     if cfg.isolation_threshold is None or len(kept) < 2:
         return [columns[j] for j in kept]
     np.fill_diagonal(rho, 0.0)
@@ -162,6 +165,48 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
     return [columns[j] for j in kept if columns[j] not in dropped]
 
 
+def _drop_derived(values: np.ndarray, columns: list[str], kept: list[int], tolerance: float,
+                  dropped: dict[str, str]) -> list[int]:
+    """Drop, in column order, a positive column equal to the product or ratio of two others.
+
+    ``log a = log b +/- log c`` must hold for 99 % of the sampled rows within ``tolerance``.
+    """
+    positive = [j for j in kept if values[:, j].min() > 0]
+    logs = {j: np.log(values[:, j]) for j in positive}
+    survivors = list(kept)
+    for a in positive:
+        others = [j for j in positive if j != a and j in survivors]
+        if len(others) < 2:
+            continue
+        rest = np.column_stack([logs[j] for j in others])
+        for i, b in enumerate(others):
+            match = _identity(logs[a], logs[b], rest[:, i + 1:], tolerance)
+            if match is not None:
+                sign, c = match
+                relation = "product" if sign > 0 else "ratio"
+                dropped[columns[a]] = (f"derived: {relation} of {columns[b]} and "
+                                       f"{columns[others[i + 1 + c]]}")
+                survivors.remove(a)
+                break
+    return survivors
+
+
+def _identity(target: np.ndarray, first: np.ndarray, rest: np.ndarray,
+              tolerance: float) -> tuple[int, int] | None:
+    """``(sign, index into rest)`` where ``target = first + sign * rest[:, index]`` (or
+    ``rest - first``) holds for 99 % of rows within ``tolerance``; ``None`` if none does."""
+    if rest.shape[1] == 0:
+        return None
+    candidates = ((1, target[:, None] - first[:, None] - rest),
+                  (-1, target[:, None] - first[:, None] + rest),
+                  (-1, target[:, None] + first[:, None] - rest))
+    for sign, residual in candidates:
+        error = np.quantile(np.abs(residual), 0.99, axis=0)
+        if error.min() < tolerance:
+            return sign, int(error.argmin())
+    return None
+
+
 def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndarray,
                    rng: np.random.Generator) -> np.ndarray:
     values = frame.to_numpy(np.float64, copy=True)
@@ -170,8 +215,9 @@ def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndar
         non_negative = column.min() >= 0
         if cfg.dequantize and np.all(column == np.round(column)):
             column += rng.uniform(-0.5, 0.5, size=len(column))
+            column += rng.uniform(-0.5, 0.5, size=len(column))
             if non_negative:
-                np.maximum(column, 0.0, out=column)
+                np.abs(column, out=column)
         if non_negative and _skewness(column[stats_rows]) > cfg.log_skew_threshold:
             np.log1p(column, out=column)
     sample = values[stats_rows]
