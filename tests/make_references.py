@@ -33,8 +33,8 @@ def strip_volatile(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def main() -> int:
-    runs_dir = ROOT / "runs"
-    shutil.rmtree(runs_dir / RUN_ID, ignore_errors=True)
+    runs_dir = ROOT / "runs" / "references"  # its own tracking store, rebuilt every time
+    shutil.rmtree(runs_dir, ignore_errors=True)
     config = load_config(ROOT / "params" / "tiny.yaml")
     result = run_pipeline(config, runs_dir=runs_dir, run_id=RUN_ID, kernel="python3")
     if not result.ok:

@@ -25,6 +25,16 @@ from seglab.errors import SeglabError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+METRIC_KEYS: tuple[str, ...] = (
+    "n_rows", "n_features_in", "n_features_used", "backend", "eps", "eps_low", "eps_high",
+    "min_samples", "n_clusters", "noise_fraction", "largest_cluster_fraction", "silhouette",
+    "silhouette_ci_low", "silhouette_ci_high", "silhouette_sample_size",
+    "silhouette_feature_space", "davies_bouldin", "calinski_harabasz", "trustworthiness", "ari",
+    "ami", "stability_ari", "seconds_total",
+)
+"""Every run's ``metrics.json`` holds these keys (``null`` where not applicable), plus
+``seconds_<stage>`` per stage: DESIGN.md's list, and ``stability_ari``."""
+
 
 @dataclass(frozen=True)
 class RunFolder:

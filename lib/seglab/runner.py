@@ -33,9 +33,8 @@ from seglab.backend import resolve as resolve_backend
 from seglab.config import Config, save_config
 from seglab.environment import package_versions
 from seglab.errors import SeglabError
-from seglab.metrics import METRIC_KEYS
 from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
-from seglab.runfolder import RunFolder
+from seglab.runfolder import METRIC_KEYS, RunFolder
 from seglab.stages import NOTEBOOK_STAGES
 from seglab.tracking import Run, open_tracker
 

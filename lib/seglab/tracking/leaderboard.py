@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.errors import SeglabError
+from seglab.runfolder import METRIC_KEYS
 from seglab.tracking.local import LocalStore
 
 FIXED_COLUMNS = (
@@ -105,6 +106,8 @@ def resolve_column(frame: pd.DataFrame, key: str) -> str:
             return column
     if frame.empty:
         return key
+    if key.removeprefix("metrics.") in METRIC_KEYS:  # a known metric no run has recorded yet
+        return f"metrics.{key.removeprefix('metrics.')}"
     raise SeglabError(
         f"leaderboard: no column {key!r}; use a metric, a parameter (e.g. cluster.eps) or one of "
         f"{', '.join(FIXED_COLUMNS)}"
