@@ -9,6 +9,7 @@ from pathlib import Path
 
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR, resolve
+from seglab.sweep.rule import DEFAULT_RULE
 from seglab.tracking import cli as tracking_commands
 
 
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_commands.add_commands(commands)
     _add_data(commands)
     _add_report(commands)
+    _add_sweep(commands)
+    _add_cache(commands)
     return parser
 
 
@@ -148,6 +151,93 @@ def _report(args: argparse.Namespace) -> int:
     folder = RunFolder(path)
     build_report(folder)
     print(f"wrote {folder.report}")
+    return 0
+
+
+# -- sweep ---------------------------------------------------------------------------------------
+def _add_sweep(commands: argparse._SubParsersAction) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="many tracked runs from a grid or random draws (docs/sweeps.md)")
+    sweep.add_argument("--params", default=DEFAULT_PARAMS, help="base parameters (%(default)s)")
+    sweep.add_argument("--grid", required=True, help="grid YAML, e.g. params/sweep_eps_min_samples.yaml")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a dotted key of the base parameters (repeatable)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run on a local Dask cluster of N processes (default: serially, here)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    sweep.add_argument("--best", default=DEFAULT_RULE, metavar="RULE",
+                       help="pick the best run: max|min METRIC [where KEY OP VALUE [and ...]], e.g. "
+                            "'max silhouette where noise_fraction <= 0.2 and n_clusters >= 3' "
+                            "(default: '%(default)s')")
+    sweep.add_argument("--engine", choices=["direct", "notebooks"], default="direct",
+                       help="direct: stage functions in-process (default); notebooks: papermill")
+    sweep.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="where run folders go (%(default)s)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the trials and stop")
+    sweep.set_defaults(handler=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from seglab.sweep import load_grid, parse_rule, plan_sweep, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise SeglabError(f"--workers must be at least 1 (got {args.workers})")
+    rule = parse_rule(args.best)
+    plan = plan_sweep(load_grid(resolve(args.grid)), resolve(args.params), args.overrides)
+    print(f"sweep {plan.sweep_id}: {len(plan.trials)} trials", file=sys.stderr)
+    if args.dry_run:
+        for trial in plan.trials:
+            print(trial.run_id)
+        return 0
+    result = run_sweep(plan, runs_dir=resolve(args.runs_dir), rule=rule, workers=args.workers,
+                       scheduler=args.scheduler, engine=args.engine,
+                       echo=lambda line: print(line, file=sys.stderr))
+    completed = len(result.outcomes) - len(result.failed)
+    print(f"sweep {result.sweep_id}: {completed} completed, {len(result.failed)} failed, "
+          f"{len(result.skipped)} skipped (completed before)")
+    if result.best is None:
+        print(f"best by {rule.text!r}: no completed run satisfies the rule")
+    else:
+        print(f"best by {rule.text!r}: {result.best['trial']} ({result.best['run_dir']})")
+        print(f"  tagged best_of_sweep={result.sweep_id}: seglab runs --filter "
+              f"tags.best_of_sweep = {result.sweep_id}")
+    return 1 if result.failed else 0
+
+
+# -- cache ---------------------------------------------------------------------------------------
+def _add_cache(commands: argparse._SubParsersAction) -> None:
+    cache = commands.add_parser("cache", help="list or clear the stage cache of a runs folder")
+    actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, helptext in (("list", "one line per stored stage output"),
+                           ("clear", "remove stored stage outputs")):
+        action = actions.add_parser(name, help=helptext)
+        action.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
+                            help="runs folder whose cache (<runs-dir>/.cache) to use (%(default)s)")
+        action.add_argument("--stage", help="only this stage (explore, reduce, eps)")
+        action.set_defaults(handler=_cache_list if name == "list" else _cache_clear)
+
+
+def _cache_list(args: argparse.Namespace) -> int:
+    from seglab.cache import StageCache, default_dir
+
+    store = StageCache(default_dir(resolve(args.runs_dir)))
+    entries = [entry for entry in store.entries() if args.stage in (None, entry.stage)]
+    for entry in entries:
+        seconds = "" if entry.compute_seconds is None else f"  computed in {entry.compute_seconds:.1f} s"
+        print(f"{entry.stage:8} {entry.key[:16]}  {entry.bytes / 1e6:9.1f} MB  "
+              f"{', '.join(entry.files)}{seconds}")
+    total = sum(entry.bytes for entry in entries)
+    print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.root}", file=sys.stderr)
+    return 0
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    from seglab.cache import StageCache, default_dir
+
+    store = StageCache(default_dir(resolve(args.runs_dir)))
+    removed, freed = store.clear(args.stage)
+    print(f"removed {removed} entries ({freed / 1e6:.1f} MB) from {store.root}")
     return 0
 
 

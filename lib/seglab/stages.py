@@ -2,14 +2,21 @@
 
 Notebooks (and any other driver) call these in order; nothing passes between them but files in
 the run folder. Each function returns what its notebook shows.
+
+The expensive stages (feature preparation, UMAP, the k-distance knee) write their outputs
+through the stage cache (:mod:`seglab.cache`): ``compute`` writes files into ``artifacts/``,
+then the stage reads them back, so a cache hit and a fresh computation take the same path from
+there on. Each stage's hit or miss is recorded in the manifest under ``cache``.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,8 +24,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import adjusted_rand_score
 
+from seglab import cache, data, environment, eps, features, metrics, plots, profiles, reduce, stability
 from seglab import cluster as clustering
-from seglab import data, environment, eps, features, metrics, plots, profiles, reduce, stability
 from seglab.backend import Backend, get_backend
 from seglab.config import Config, load_config, save_config
 from seglab.errors import SeglabError
@@ -29,7 +36,11 @@ FEATURES = "features.npy"
 FEATURE_INFO = "features.json"
 CUSTOMERS = "customers.parquet"
 PROFILE_TABLE = "profile_table.parquet"
+PCA_VARIANCE = "pca_variance.parquet"
 EMBEDDING = "embedding.npy"
+EMBEDDING_INFO = "embedding.json"
+FIT_INDEX = "embedding_fit_index.npy"
+KNEE = "k_distance.json"
 EPS = "eps.json"
 BASELINES = "baselines.json"
 STABILITY = "stability.json"
@@ -66,48 +77,82 @@ def check_environment(folder: RunFolder, config: Config) -> dict[str, str | None
 
 
 # -- 01 exploration -----------------------------------------------------------------------
-@dataclass(frozen=True)
 class Exploration:
-    table: data.CustomerTable
-    feature_set: features.FeatureSet
-    pca_raw: pd.DataFrame
-    """Explained variance of PCA on the standardised input columns (why PCA alone is not enough)."""
-    pca_figure: Figure
+    """What notebook 01 shows; the table and the feature set are read back only when used.
+
+    After a cache hit nothing but the stage's outputs was read; ``table`` then loads and
+    validates the customer table on first access (a notebook's display cells need it).
+    """
+
+    def __init__(self, folder: RunFolder, config: Config, pca_raw: pd.DataFrame,
+                 pca_figure: Figure) -> None:
+        self._folder, self._config = folder, config
+        self.pca_raw = pca_raw
+        """Explained variance of PCA on the standardised input columns (why PCA alone is not enough)."""
+        self.pca_figure = pca_figure
+
+    @cached_property
+    def table(self) -> data.CustomerTable:
+        return data.load_customers(self._config.data, resolve_uri(self._config.data.path))
+
+    @cached_property
+    def feature_set(self) -> features.FeatureSet:
+        info = json.loads(self._folder.require(FEATURE_INFO, "01_exploration").read_text())
+        return features.FeatureSet(matrix=self._folder.load_array(FEATURES, "01_exploration"),
+                                   names=info["names"], dropped=info["dropped"],
+                                   n_features_in=info["n_features_in"])
 
 
 def explore(folder: RunFolder, config: Config) -> Exploration:
     """Load and validate the table, select and scale features; write them for the next stages."""
-    with folder.timed("load"):
-        table = data.load_customers(config.data, resolve_uri(config.data.path))
-    with folder.timed("features"):
-        feature_set = features.build_features(
-            table.features,
-            config.features,
-            seed=config.seed,
-            categorical=[c for cols in table.categorical_columns.values() for c in cols],
-        )
-    standardised = _standardise(table.features.to_numpy(dtype=np.float32, copy=False))
-    pca_raw = features.pca_variance(standardised, max_components=min(50, standardised.shape[1]))
+    source = resolve_uri(config.data.path)
 
-    folder.save_array(FEATURES, feature_set.matrix)
-    folder.write_json(
-        folder.artifact(FEATURE_INFO),
-        {"names": feature_set.names, "dropped": feature_set.dropped, "data": table.report.to_dict()},
+    def compute() -> None:
+        with folder.timed("load"):
+            table = data.load_customers(config.data, source)
+        with folder.timed("features"):
+            feature_set = features.build_features(
+                table.features,
+                config.features,
+                seed=config.seed,
+                categorical=[c for cols in table.categorical_columns.values() for c in cols],
+            )
+        _write_exploration(folder, config, table, feature_set)
+
+    local = None if "://" in source else Path(source)
+    _cached(folder, config, "explore", {"data": local, "data_config": config.data,
+                                        "features": config.features},
+            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, PCA_VARIANCE), compute)
+    info = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text())
+    folder.record_metrics(
+        n_rows=info["n_rows"],
+        n_features_in=info["columns_in"] - 1 - (config.data.label_column is not None),
+        n_features_used=len(info["names"]),
     )
+    _update_manifest(folder, data_fingerprint=info["fingerprint"], data_path=config.data.path)
+    pca_raw = pd.read_parquet(folder.require(PCA_VARIANCE, "01_exploration"))
+    figure = folder.save_figure(plots.pca_variance(pca_raw), "pca_variance")
+    return Exploration(folder, config, pca_raw, figure)
+
+
+def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTable,
+                       feature_set: features.FeatureSet) -> None:
+    """The outputs of 01: features, their description, ids (and truth), profile columns, PCA."""
+    folder.save_array(FEATURES, feature_set.matrix)
+    folder.write_json(folder.artifact(FEATURE_INFO), {
+        "names": feature_set.names, "dropped": feature_set.dropped,
+        "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
+        "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
+    })
     customers = pd.DataFrame({config.data.id_column: table.ids})
     if table.truth is not None:
         customers["truth"] = table.truth
     customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
     profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
     table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
-    folder.record_metrics(
-        n_rows=len(table.ids),
-        n_features_in=table.report.columns_in - 1 - (config.data.label_column is not None),
-        n_features_used=len(feature_set.names),
-    )
-    _update_manifest(folder, data_fingerprint=table.fingerprint, data_path=config.data.path)
-    figure = folder.save_figure(plots.pca_variance(pca_raw), "pca_variance")
-    return Exploration(table, feature_set, pca_raw, figure)
+    standardised = _standardise(table.features.to_numpy(dtype=np.float32, copy=False))
+    pca_raw = features.pca_variance(standardised, max_components=min(50, standardised.shape[1]))
+    pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
 
 
 def _standardise(matrix: np.ndarray) -> np.ndarray:
@@ -125,10 +170,27 @@ class Reduction:
 
 def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
     """Embed the features (UMAP) and check trustworthiness."""
-    matrix = folder.load_array(FEATURES, "01_exploration")
-    with folder.timed("reduce"):
-        embedding = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
-    folder.save_array(EMBEDDING, embedding.coords)
+
+    def compute() -> None:
+        matrix = folder.load_array(FEATURES, "01_exploration")
+        with folder.timed("reduce"):
+            result = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
+        folder.save_array(EMBEDDING, result.coords)
+        folder.save_array(FIT_INDEX, result.fit_index)
+        folder.write_json(folder.artifact(EMBEDDING_INFO), {
+            "trustworthiness": result.trustworthiness,
+            "trust_sample_size": result.trust_sample_size,
+        })
+
+    _cached(folder, config, "reduce", {"features": folder.require(FEATURES, "01_exploration"),
+                                       "reduce": config.reduce},
+            (EMBEDDING, FIT_INDEX, EMBEDDING_INFO), compute)
+    info = json.loads(folder.require(EMBEDDING_INFO, "02_dimensionality_reduction").read_text())
+    embedding = reduce.Embedding(
+        coords=folder.load_array(EMBEDDING, "02_dimensionality_reduction"),
+        fit_index=folder.load_array(FIT_INDEX, "02_dimensionality_reduction"),
+        trustworthiness=info["trustworthiness"], trust_sample_size=info["trust_sample_size"],
+    )
     folder.record_metrics(trustworthiness=embedding.trustworthiness)
     truth = known_segments(folder)
     title = "Embedding" + (" (colour: known segments)" if truth is not None else "")
@@ -149,8 +211,18 @@ def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
     """k-distance curve on the embedding, its knee and the band where the knee is stable."""
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
-    with folder.timed("eps"):
-        choice = eps.choose_eps(coords, min_samples, config.eps, backend_for(config))
+
+    def compute() -> None:
+        with folder.timed("eps"):
+            found = eps.choose_eps(coords, min_samples, config.eps, backend_for(config))
+        folder.write_json(folder.artifact(KNEE), asdict(found))
+
+    _cached(folder, config, "eps", {"embedding": folder.artifact(EMBEDDING),
+                                    "min_samples": min_samples, "eps": config.eps},
+            (KNEE,), compute)
+    knee = json.loads(folder.require(KNEE, "03_eps_search").read_text())
+    choice = eps.EpsChoice(**{**knee, "curve": np.asarray(knee["curve"]),
+                              "positions": np.asarray(knee["positions"])})
     chosen = config.cluster.eps or choice.eps
     folder.write_json(
         folder.artifact(EPS),
@@ -372,6 +444,33 @@ def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:
     """Per-segment standardised differences on the interpretable columns saved by 01."""
     table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"))
     return profiles.segment_profiles(table, labels)
+
+
+# -- stage cache ----------------------------------------------------------------------------
+def _cached(folder: RunFolder, config: Config, stage: str, reads: Mapping[str, Any],
+            outputs: tuple[str, ...], compute: Callable[[], None]) -> None:
+    """Run ``compute`` (it writes ``outputs`` into ``artifacts/``) unless the cache has them.
+
+    Args:
+        folder: the run folder.
+        config: the run's config (its seed and backend are part of every key).
+        stage: the cache's name for the stage.
+        reads: what the outputs depend on: config sections and values, and input files (a
+            ``Path`` stands for its content); a ``None`` value (data behind a URI) turns the
+            cache off for this stage.
+        outputs: the artifact names ``compute`` writes.
+        compute: the stage's work.
+    """
+    store = cache.open_cache(folder.path.parent)
+    if store is None or any(value is None for value in reads.values()):
+        compute()
+        outcome: dict[str, Any] = {"hit": False, "key": None}
+    else:
+        key = store.key(stage, {**reads, "seed": config.seed, "backend": config.backend})
+        outcome = {"hit": store.fetch_or_compute(stage, key, folder.artifacts, outputs, compute),
+                   "key": key}
+    _update_manifest(folder, cache={**folder.read_json(folder.manifest).get("cache", {}),
+                                    stage: outcome})
 
 
 # -- manifest helpers -----------------------------------------------------------------------

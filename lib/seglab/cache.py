@@ -1,0 +1,306 @@
+"""A content-addressed cache of stage outputs, shared by the runs of one runs folder.
+
+A stage's outputs (files in the run folder's ``artifacts/``) are stored under a key that hashes
+everything they depend on: the content of the stage's input (the data file, or the artifact an
+earlier stage wrote), the config sections the stage reads, the seed, the backend and the seglab
+version. A sweep over clustering parameters therefore prepares the features, fits UMAP and
+computes the k-distance curve once, and every later trial links the stored files into its own
+run folder.
+
+Safety:
+
+- an entry is written into a private temporary folder and published with one atomic
+  ``rename``; concurrent identical computations both succeed and the second copy is dropped;
+- an entry is read only if its ``entry.json`` lists every file with the right size and SHA-256,
+  so a partial, truncated or altered entry is a miss (and is replaced), never an input (a
+  file's hash is remembered per inode, size and mtime, so it is re-checked after any write);
+- entries hold NumPy (read with ``allow_pickle=False``), Parquet and JSON files only: the
+  cache copies bytes and never unpickles anything;
+- stored files are read-only, and a stage's outputs are unlinked before it computes, so a run
+  folder can never write through a link into the cache.
+
+Location: ``<runs folder>/.cache`` (``$SEGLAB_CACHE_DIR`` overrides it); ``SEGLAB_CACHE=off``
+turns the cache off. ``seglab cache list`` and ``seglab cache clear`` manage it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from seglab import __version__
+from seglab.errors import SeglabError
+
+CACHE_DIR_NAME = ".cache"
+ENV_ENABLED = "SEGLAB_CACHE"
+"""``off`` (or ``0``, ``false``, ``no``) turns the cache off."""
+ENV_DIR = "SEGLAB_CACHE_DIR"
+"""A cache folder to use instead of ``<runs folder>/.cache``."""
+ENTRY_FILE = "entry.json"
+ENTRIES = "entries"
+STAGING = "staging"
+FINGERPRINTS = "fingerprints"
+_OFF = {"off", "0", "false", "no"}
+_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored stage output, as ``seglab cache list`` shows it."""
+
+    stage: str
+    key: str
+    files: list[str]
+    bytes: int
+    created: float
+    compute_seconds: float | None
+
+
+def enabled() -> bool:
+    """Whether the cache is on (it is unless ``$SEGLAB_CACHE`` says ``off``)."""
+    return os.environ.get(ENV_ENABLED, "on").strip().lower() not in _OFF
+
+
+def default_dir(runs_dir: Path) -> Path:
+    """The cache folder of a runs folder: ``$SEGLAB_CACHE_DIR``, else ``<runs_dir>/.cache``."""
+    override = os.environ.get(ENV_DIR)
+    return Path(override).expanduser().resolve() if override else Path(runs_dir) / CACHE_DIR_NAME
+
+
+def open_cache(runs_dir: Path) -> StageCache | None:
+    """The stage cache of a runs folder, or ``None`` when ``$SEGLAB_CACHE`` turns it off."""
+    return StageCache(default_dir(runs_dir)) if enabled() else None
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, as ``sha256:<hex>``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+class StageCache:
+    """The stage cache in one folder.
+
+    Args:
+        root: the cache folder (created on first write).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def key(self, stage: str, inputs: Mapping[str, Any]) -> str:
+        """The content address of a stage's outputs.
+
+        Args:
+            stage: the stage name (``explore``, ``reduce``, ``eps``).
+            inputs: everything the outputs depend on: config sections (pydantic models) and
+                values, and input files (a ``Path`` stands for its content, see
+                :meth:`fingerprint`).
+
+        Returns:
+            A hex SHA-256 over the stage, the inputs and the seglab version.
+        """
+        document = {"stage": stage, "seglab": __version__, "inputs": inputs}
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=self._plain)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def fingerprint(self, path: Path) -> str:
+        """SHA-256 of a file's bytes, remembered per (device, inode, size, mtime).
+
+        Files linked from one entry into many run folders share an inode, so a sweep hashes
+        each of them once.
+        """
+        facts = Path(path).stat()
+        identity = f"{facts.st_dev}-{facts.st_ino}-{facts.st_size}-{facts.st_mtime_ns}"
+        memo = self.root / FINGERPRINTS / f"{identity}.json"
+        if memo.is_file():
+            try:
+                return str(json.loads(memo.read_text())["sha256"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # a damaged memo is recomputed
+        digest = file_digest(Path(path))
+        _write_atomic(memo, json.dumps({"path": str(path), "sha256": digest}))
+        return digest
+
+    def fetch_or_compute(self, stage: str, key: str, directory: Path, outputs: Iterable[str],
+                         compute: Callable[[], None]) -> bool:
+        """Link a stored entry's files into ``directory``, or compute and store them.
+
+        Args:
+            stage: the stage name (entries are grouped by it).
+            key: from :meth:`key`.
+            directory: where the stage writes ``outputs`` (the run folder's ``artifacts/``).
+            outputs: file names the stage writes into ``directory``.
+            compute: writes every output into ``directory``.
+
+        Returns:
+            True on a hit (nothing computed), False on a miss.
+
+        Raises:
+            SeglabError: ``compute`` did not write one of ``outputs``.
+        """
+        names = list(outputs)
+        entry = self._entry_dir(stage, key)
+        if self._link_valid(entry, directory, names):
+            return True
+        for name in names:  # never write through a link into an entry
+            (directory / name).unlink(missing_ok=True)
+        started = time.perf_counter()
+        compute()
+        missing = [name for name in names if not (directory / name).is_file()]
+        if missing:
+            raise SeglabError(f"stage {stage} did not write {missing} into {directory}: "
+                              "its outputs list is wrong (a bug in seglab.stages)")
+        self._store(stage, key, entry, directory, names, time.perf_counter() - started)
+        return False
+
+    def entries(self) -> list[Entry]:
+        """Every readable entry, oldest first (damaged ones are left out; ``clear`` removes them)."""
+        found = []
+        for path in sorted((self.root / ENTRIES).glob("*/*/*")):
+            record = _read_entry(path)
+            if record is not None:
+                files = record["files"]
+                found.append(Entry(stage=record["stage"], key=record["key"], files=sorted(files),
+                                   bytes=sum(int(item["size"]) for item in files.values()),
+                                   created=float(record["created"]),
+                                   compute_seconds=record.get("compute_seconds")))
+        return sorted(found, key=lambda item: item.created)
+
+    def clear(self, stage: str | None = None) -> tuple[int, int]:
+        """Remove entries (of one stage, or all with leftovers and fingerprint memos).
+
+        Returns:
+            ``(entries removed, bytes freed)``.
+        """
+        entries = sorted((self.root / ENTRIES).glob(f"{stage or '*'}/*/*"))
+        leftovers = [] if stage else [path for name in (STAGING, FINGERPRINTS)
+                                      for path in sorted((self.root / name).glob("*"))]
+        freed = sum(_size(path) for path in entries + leftovers)
+        for path in entries + leftovers:
+            _remove(path)
+        return len(entries), freed
+
+    # -- internals --------------------------------------------------------------------------
+    def _plain(self, value: Any) -> Any:
+        if isinstance(value, Path):
+            return self.fingerprint(value)
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json")
+        raise TypeError(f"cache key input of type {type(value).__name__} is not supported")
+
+    def _entry_dir(self, stage: str, key: str) -> Path:
+        return self.root / ENTRIES / stage / key[:2] / key
+
+    def _link_valid(self, entry: Path, directory: Path, names: list[str]) -> bool:
+        if not self._verified(entry, names):
+            return False
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            for name in names:
+                _link_or_copy(entry / name, directory / name)
+        except OSError:  # removed meanwhile (seglab cache clear): compute instead
+            return False
+        return True
+
+    def _verified(self, entry: Path, names: list[str]) -> bool:
+        """Whether the entry lists exactly ``names`` and each file has its recorded size and hash."""
+        record = _read_entry(entry)
+        if record is None or sorted(record["files"]) != sorted(names):
+            return False
+        try:
+            return all((entry / name).stat().st_size == record["files"][name]["size"]
+                       and self.fingerprint(entry / name) == record["files"][name]["sha256"]
+                       for name in names)
+        except OSError:
+            return False
+
+    def _store(self, stage: str, key: str, entry: Path, directory: Path, names: list[str],
+               seconds: float) -> None:
+        try:
+            self._publish(stage, key, entry, directory, names, seconds)
+        except OSError as exc:  # a full disk or a concurrent clear: the run still has its files
+            warnings.warn(f"stage cache: could not store {stage} {key[:12]} ({exc}); "
+                          "the run goes on uncached", stacklevel=3)
+
+    def _publish(self, stage: str, key: str, entry: Path, directory: Path, names: list[str],
+                 seconds: float) -> None:
+        staging = self.root / STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=staging, prefix=f"{stage}-{key[:12]}-"))
+        try:
+            files = {}
+            for name in names:
+                shutil.copyfile(directory / name, scratch / name)
+                os.chmod(scratch / name, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+                files[name] = {"size": (scratch / name).stat().st_size,
+                               "sha256": file_digest(scratch / name)}
+            record = {"stage": stage, "key": key, "seglab": __version__, "created": time.time(),
+                      "compute_seconds": round(seconds, 3), "files": files}
+            (scratch / ENTRY_FILE).write_text(json.dumps(record, indent=1))
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            if entry.exists() and not self._verified(entry, names):
+                _remove(entry)  # damaged: replace it
+            with contextlib.suppress(OSError):  # another worker published it first: keep theirs
+                os.rename(scratch, entry)
+        finally:
+            if scratch.exists():
+                _remove(scratch)
+
+
+def _read_entry(entry: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads((entry / ENTRY_FILE).read_text())
+        files = record["files"]
+        if not isinstance(files, dict) or record["key"] != entry.name:
+            return None
+        for item in files.values():
+            int(item["size"]), str(item["sha256"])
+        return record
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
