@@ -1,4 +1,4 @@
-"""Suite-wide guard: a test that opens a non-loopback network connection fails.
+"""Suite-wide guard: a test that opens a non-loopback network connection fails; AWS test env.
 
 Tests run offline; AWS and MLflow are exercised through moto (in-process) and servers on
 127.0.0.1. The guard is lifted only for an explicit live AWS session (``SEGLAB_AWS_LIVE=1``).
@@ -59,3 +59,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     for name, original in _ORIGINAL.items():
         setattr(socket.socket, name, original)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy AWS credentials and region for moto; no profile, no instance-metadata lookups."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MLFLOW_TRACKING_URI", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
