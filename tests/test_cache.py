@@ -1,0 +1,152 @@
+"""The stage cache: keys follow what a stage reads, entries are verified, never unpickled."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seglab import cache, stages
+from seglab.cache import StageCache
+from seglab.cli import main
+from seglab.config import load_config
+from seglab.paths import resolve
+from seglab.runfolder import RunFolder
+
+FAST = ["reduce.method=none", "cluster.baselines=[]", "report.stability_draws=0"]
+
+
+def _config(*overrides: str):
+    return load_config(resolve("params/tiny.yaml"), overrides=[*FAST, *overrides])
+
+
+def _prepare(runs: Path, name: str, *overrides: str) -> dict:
+    """Run 01-03 into a fresh run folder; return the manifest's cache record."""
+    folder = RunFolder(runs / name).create()
+    config = _config(*overrides)
+    for stage in (stages.explore, stages.reduce_dimensions, stages.search_eps):
+        stage(folder, config)
+    return folder.read_json(folder.manifest)["cache"]
+
+
+def _hits(record: dict) -> dict[str, bool]:
+    return {stage: entry["hit"] for stage, entry in record.items()}
+
+
+def test_keys_follow_the_config_a_stage_reads(tmp_path):
+    runs = tmp_path / "runs"
+    assert _hits(_prepare(runs, "first")) == {"explore": False, "reduce": False, "eps": False}
+    # cluster.eps is read by no cached stage: everything is a hit, and the outputs are the same
+    assert _hits(_prepare(runs, "eps_by_hand", "cluster.eps=0.4")) == {
+        "explore": True, "reduce": True, "eps": True}
+    first = json.loads((runs / "first/artifacts/k_distance.json").read_text())
+    again = json.loads((runs / "eps_by_hand/artifacts/k_distance.json").read_text())
+    assert again == first
+    # eps.trim is read by the knee search only
+    assert _hits(_prepare(runs, "trimmed", "eps.trim=0.01")) == {
+        "explore": True, "reduce": True, "eps": False}
+    # a features key changes the features, hence everything downstream (content-addressed)
+    changed = _prepare(runs, "features", "features.correlation_threshold=0.9")
+    assert _hits(changed)["explore"] is False
+    assert len({entry.key for entry in StageCache(runs / ".cache").entries()
+                if entry.stage == "explore"}) == 2
+
+
+def test_cache_off_by_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV_ENABLED, "off")
+    assert cache.open_cache(tmp_path) is None
+    record = _prepare(tmp_path / "runs", "uncached")
+    assert record["explore"] == {"hit": False, "key": None}
+    assert not (tmp_path / "runs" / ".cache").exists()
+
+
+def _writer(directory: Path, calls: list[int], array: np.ndarray):
+    def compute() -> None:
+        calls.append(1)
+        np.save(directory / "a.npy", array, allow_pickle=False)
+        (directory / "a.json").write_text(json.dumps({"rows": len(array)}))
+    return compute
+
+
+def test_damaged_or_partial_entries_are_never_read(tmp_path):
+    store = StageCache(tmp_path / "cache")
+    key = store.key("demo", {"value": 1})
+    calls: list[int] = []
+    work = tmp_path / "work"
+    work.mkdir()
+    compute = _writer(work, calls, np.arange(1000, dtype=np.float32))
+    assert store.fetch_or_compute("demo", key, work, ["a.npy", "a.json"], compute) is False
+    assert store.fetch_or_compute("demo", key, work, ["a.npy", "a.json"], compute) is True
+    assert len(calls) == 1
+
+    entry = store.root / "entries" / "demo" / key[:2] / key
+    stored = entry / "a.npy"
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated: a miss, then replaced
+    assert store.fetch_or_compute("demo", key, work, ["a.npy", "a.json"], compute) is False
+    assert len(calls) == 2
+    assert store.fetch_or_compute("demo", key, work, ["a.npy", "a.json"], compute) is True
+    assert np.load(work / "a.npy", allow_pickle=False).shape == (1000,)
+
+    (entry / "entry.json").write_text("{not json")  # unreadable record: a miss
+    assert store.fetch_or_compute("demo", key, work, ["a.npy", "a.json"], compute) is False
+    leftover = store.root / "staging" / "demo-killed-worker"
+    leftover.mkdir(parents=True)
+    (leftover / "a.npy").write_bytes(b"half a file")
+    assert [item.stage for item in store.entries()] == ["demo"]
+
+
+def test_stored_files_are_data_not_pickles(tmp_path):
+    runs = tmp_path / "runs"
+    _prepare(runs, "only")
+    files = [path for path in (runs / ".cache" / "entries").rglob("*") if path.is_file()]
+    assert {path.suffix for path in files} <= {".npy", ".parquet", ".json"}
+    for path in files:
+        if path.suffix == ".npy":
+            np.load(path, allow_pickle=False)  # raises on object arrays
+        if path.name != "entry.json":
+            assert not path.stat().st_mode & 0o222, f"{path} is writable"
+    with pytest.raises(TypeError):
+        StageCache(tmp_path).key("demo", {"value": object()})
+
+
+def test_concurrent_identical_computations_publish_one_entry(tmp_path):
+    store = StageCache(tmp_path / "cache")
+    key = store.key("demo", {"value": 2})
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def worker(index: int) -> None:
+        work = tmp_path / f"work{index}"
+        work.mkdir()
+
+        def compute() -> None:
+            barrier.wait(timeout=10)  # both are computing at once
+            np.save(work / "a.npy", np.ones(10), allow_pickle=False)
+
+        results.append(store.fetch_or_compute("demo", key, work, ["a.npy"], compute))
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [False, False]
+    assert len(store.entries()) == 1
+    assert not any((store.root / "staging").iterdir())
+
+
+def test_cache_list_and_clear_commands(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    _prepare(runs, "one")
+    assert main(["cache", "list", "--runs-dir", str(runs)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == ["explore", "reduce", "eps"]
+    assert main(["cache", "clear", "--stage", "eps", "--runs-dir", str(runs)]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert main(["cache", "clear", "--runs-dir", str(runs)]) == 0
+    assert "removed 2 entries" in capsys.readouterr().out
+    assert StageCache(runs / ".cache").entries() == []
