@@ -1,0 +1,1 @@
+"""Benchmarks of seglab against the naive baseline: ``python -m bench`` (``make bench``)."""
