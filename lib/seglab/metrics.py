@@ -18,15 +18,6 @@ from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from seglab.backend import Backend
 from seglab.config import MetricsConfig
 
-METRIC_KEYS: tuple[str, ...] = (
-    "n_rows", "n_features_in", "n_features_used", "backend", "eps", "eps_low", "eps_high",
-    "min_samples", "n_clusters", "noise_fraction", "largest_cluster_fraction", "silhouette",
-    "silhouette_ci_low", "silhouette_ci_high", "silhouette_sample_size",
-    "silhouette_feature_space", "davies_bouldin", "calinski_harabasz", "trustworthiness", "ari",
-    "ami", "seconds_total",
-)
-"""Every ``metrics.json`` key of DESIGN.md except the per-stage ``seconds_<stage>`` keys."""
-
 
 @dataclass(frozen=True)
 class Interval:

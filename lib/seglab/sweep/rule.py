@@ -25,7 +25,7 @@ import pandas as pd
 
 from seglab.config import Config
 from seglab.errors import ConfigError
-from seglab.metrics import METRIC_KEYS
+from seglab.runfolder import METRIC_KEYS
 
 DEFAULT_RULE = "max silhouette where noise_fraction <= 0.2"
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
