@@ -39,6 +39,9 @@ from seglab.stages import NOTEBOOK_STAGES
 from seglab.tracking import Run, open_tracker
 
 Engine = Literal["notebooks", "direct"]
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+"""The kernel's own start-up chatter (e.g. ipykernel 7's TCP warning for a local kernel) is not
+the run's news; cell outputs and errors are unaffected."""
 TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
                  "data_fingerprint", "data_path", "host", "seglab_version", "tracking")
 """Manifest entries recorded as tags of the run's trial."""
@@ -227,6 +230,7 @@ def _execute(plan: NotebookPlan, folder: RunFolder, kernel: str) -> dict[str, An
             plan.notebook, str(output), parameters=plan.parameters, kernel_name=kernel,
             language="python", cwd=str(plan.source.parent), progress_bar=sys.stderr.isatty(),
             log_output=False, request_save_on_cell_execute=True,
+            extra_arguments=KERNEL_ARGUMENTS,
         )
         entry["status"] = "completed"
     except pm.PapermillExecutionError as exc:
