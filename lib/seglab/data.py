@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,12 +232,16 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def load_customers(cfg: DataConfig, path: str) -> CustomerTable:
+def load_customers(
+    cfg: DataConfig, path: str, reader: Callable[[str], pd.DataFrame] | None = None
+) -> CustomerTable:
     """Read, fingerprint and validate a customer table.
 
     Args:
         cfg: the ``data`` section of the config.
         path: the resolved table path (absolute or ``s3://``).
+        reader: decodes the file (the backend's ``read_table``: cuDF on the GPU); default
+            :func:`read_table`.
 
     Returns:
         The validated table.
@@ -245,7 +249,7 @@ def load_customers(cfg: DataConfig, path: str) -> CustomerTable:
     Raises:
         DataError: the table cannot be read or breaks the contract with ``error`` treatment.
     """
-    return prepare_table(read_table(path), cfg, source=path)
+    return prepare_table((reader or read_table)(path), cfg, source=path)
 
 
 def check_table(path: str, cfg: DataConfig) -> DataReport:

@@ -27,6 +27,10 @@ class Backend(Protocol):
     device: str
     """Human-readable device, e.g. ``CPU (2 cores)`` or ``NVIDIA A10G``."""
 
+    def read_table(self, path: str, columns: list[str] | None = None) -> Any:
+        """Decode a CSV/Parquet table into a pandas frame (same errors as
+        :func:`seglab.data.read_table`)."""
+
     def asarray(self, x: Any) -> Any:
         """Move host data to the backend as float32."""
 

@@ -13,12 +13,15 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics
 from sklearn.cluster import DBSCAN as SklearnDBSCAN
 from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
+
+from seglab.data import read_table
 
 DBSCAN_PACKAGE_DIMS = (2, 20)
 """Dimensions the exact ``dbscan`` package supports; others fall back to scikit-learn's DBSCAN."""
@@ -37,6 +40,10 @@ class CpuBackend:
         cores = os.cpu_count() or 1
         self.device = f"CPU ({cores} core{'s' if cores != 1 else ''})"
         self.reason = reason
+
+    def read_table(self, path: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """:func:`seglab.data.read_table` (pandas/pyarrow)."""
+        return read_table(path, columns)
 
     def asarray(self, x: Any) -> np.ndarray:
         """Host data as a float32 NumPy array."""
