@@ -45,6 +45,11 @@ def test_keys_follow_the_config_a_stage_reads(tmp_path):
     first = json.loads((runs / "first/artifacts/k_distance.json").read_text())
     again = json.loads((runs / "eps_by_hand/artifacts/k_distance.json").read_text())
     assert again == first
+    # after a hit, notebook 01 still gets the table and the feature set (read back on use)
+    lazy = RunFolder(runs / "lazy").create()
+    explored = stages.explore(lazy, _config())
+    assert lazy.read_json(lazy.manifest)["cache"]["explore"]["hit"]
+    assert explored.feature_set.matrix.shape == (explored.table.n_rows, len(explored.feature_set.names))
     # eps.trim is read by the knee search only
     assert _hits(_prepare(runs, "trimmed", "eps.trim=0.01")) == {
         "explore": True, "reduce": True, "eps": False}
