@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from dask.distributed import LocalCluster
 
 from seglab import stages
 from seglab.cache import StageCache
@@ -159,7 +160,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on_on_dask(tmp_path, capsy
     assert stored.count("explore") == 1 and stored.count("reduce") == 1
 
 
-def test_rerun_skips_completed_and_retries_failed(tmp_path, monkeypatch):
+def test_rerun_skips_completed_and_retries_failed_on_an_existing_cluster(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     rule = parse_rule("max silhouette")
     flaky = {"calls": 0}
@@ -177,7 +178,11 @@ def test_rerun_skips_completed_and_retries_failed(tmp_path, monkeypatch):
     assert [o.status for o in first.outcomes] == ["completed", "failed"]
 
     wider = load_grid(_grid(tmp_path, {"cluster.eps": [0.4, 0.6, 0.8]}))
-    second = run_sweep(plan_sweep(wider, TINY), runs_dir=runs, rule=rule, echo=lambda _: None)
+    existing = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                            host="127.0.0.1", dashboard_address=None)
+    with existing:  # a cluster that already exists (--scheduler)
+        second = run_sweep(plan_sweep(wider, TINY), runs_dir=runs, rule=rule,
+                           scheduler=existing.scheduler_address, echo=lambda _: None)
     assert second.skipped == [f"sweep-{first.sweep_id}-eps0.4"]
     assert sorted(o.run_id for o in second.outcomes) == [
         f"sweep-{first.sweep_id}-eps0.6-retry2", f"sweep-{first.sweep_id}-eps0.8"]
