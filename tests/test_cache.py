@@ -155,3 +155,13 @@ def test_cache_list_and_clear_commands(tmp_path, capsys):
     assert main(["cache", "clear", "--runs-dir", str(runs)]) == 0
     assert "removed 2 entries" in capsys.readouterr().out
     assert StageCache(runs / ".cache").entries() == []
+
+
+def test_keys_change_with_seglab_source_and_inputs(tmp_path, monkeypatch):
+    store = StageCache(tmp_path)
+    before = store.key("demo", {"value": 1})
+    assert store.key("demo", {"value": 1}) == before
+    assert store.key("demo", {"value": 2}) != before
+    assert store.key("other", {"value": 1}) != before
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited checkout")
+    assert store.key("demo", {"value": 1}) != before

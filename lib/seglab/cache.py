@@ -2,10 +2,10 @@
 
 A stage's outputs (files in the run folder's ``artifacts/``) are stored under a key that hashes
 everything they depend on: the content of the stage's input (the data file, or the artifact an
-earlier stage wrote), the config sections the stage reads, the seed, the backend and the seglab
-version. A sweep over clustering parameters therefore prepares the features, fits UMAP and
-computes the k-distance curve once, and every later trial links the stored files into its own
-run folder.
+earlier stage wrote), the config sections the stage reads, the seed, the backend, the seglab
+version and a hash of seglab's source files. A sweep over clustering parameters therefore
+prepares the features, fits UMAP and computes the k-distance curve once, and every later trial
+links the stored files into its own run folder.
 
 Safety:
 
@@ -26,6 +26,7 @@ turns the cache off. ``seglab cache list`` and ``seglab cache clear`` manage it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -94,6 +95,17 @@ def file_digest(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over seglab's own Python sources (names and bytes), computed once per process."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\x00")
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 class StageCache:
     """The stage cache in one folder.
 
@@ -114,9 +126,11 @@ class StageCache:
                 :meth:`fingerprint`).
 
         Returns:
-            A hex SHA-256 over the stage, the inputs and the seglab version.
+            A hex SHA-256 over the stage, the inputs, the seglab version and a hash of seglab's
+            source (an edited checkout never reads entries its old code wrote).
         """
-        document = {"stage": stage, "seglab": __version__, "inputs": inputs}
+        document = {"stage": stage, "seglab": __version__, "code": code_fingerprint(),
+                    "inputs": inputs}
         text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=self._plain)
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -90,6 +90,7 @@ def run_on_dask(tasks: Sequence[TrialTask], report: Callable[[TrialOutcome], Non
     from dask.distributed import as_completed
 
     with _client(workers, scheduler) as client:
+        client.run(prepare_worker)
         pending = list(tasks)
         for batch in (pending[:1], pending[1:]):
             futures = {client.submit(run_trial, task, key=f"trial-{task.run_id}", pure=False): task
@@ -100,6 +101,18 @@ def run_on_dask(tasks: Sequence[TrialTask], report: Callable[[TrialOutcome], Non
             except KeyboardInterrupt:
                 client.cancel(list(futures))
                 raise
+
+
+def prepare_worker() -> None:
+    """Load seglab's pipeline and hash its source on every worker at the same moment.
+
+    Workers then run the same code and compute the same cache keys even if the checkout is
+    edited while the sweep runs.
+    """
+    import seglab.runner  # noqa: F401  (the stage code, loaded now)
+    from seglab.cache import code_fingerprint
+
+    code_fingerprint()
 
 
 @contextmanager
