@@ -1,13 +1,16 @@
 """The benchmark cases: one child process each, measured, summarised as one JSON per case.
 
 ``naive``: :mod:`bench.naive`. ``library``: ``seglab run --engine direct`` (the stage functions
-in-process). ``notebooks``: ``seglab run`` end to end, papermill kernels included.
+in-process). ``notebooks``: ``seglab run`` end to end, papermill kernels included. Each seglab
+case gets its own runs folder, hence its own empty stage cache: it pays what a user's first run
+pays and never reuses another case's UMAP.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ CASES = ("naive", "library", "notebooks")
 SEGLAB_STAGES = ("load", "features", "reduce", "eps", "cluster", "metrics", "stability")
 """``metrics.json`` ``seconds_<stage>`` keys, in pipeline order."""
 QUALITY_KEYS = ("ari", "n_clusters", "noise_fraction", "silhouette")
+RUN_ID = "run"
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,8 @@ def case_command(spec: CaseSpec, out: Path) -> list[str]:
                 str(spec.params), "--out", str(out)]
     engine = "direct" if spec.case == "library" else "notebooks"
     return [seglab_executable(), "run", "--params", str(spec.params), "--data", str(spec.data),
-            "--engine", engine, "--tracking", "local", "--runs-dir", str(spec.work_dir / "runs"),
-            "--run-id", _run_id(spec), "--experiment", "bench"]
+            "--engine", engine, "--tracking", "local", "--runs-dir", str(_runs_dir(spec)),
+            "--run-id", RUN_ID, "--experiment", "bench"]
 
 
 def run_case(spec: CaseSpec) -> dict[str, Any]:
@@ -66,7 +70,8 @@ def run_case(spec: CaseSpec) -> dict[str, Any]:
     log = spec.work_dir / f"{_run_id(spec)}.log"
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     load_before = load_average()
-    measured = run_measured(command, log=log)
+    env = {key: value for key, value in os.environ.items() if key != "SEGLAB_CACHE_DIR"}
+    measured = run_measured(command, log=log, env=env)
     result: dict[str, Any] = {
         "case": spec.case,
         "rows": spec.rows,
@@ -86,7 +91,7 @@ def run_case(spec: CaseSpec) -> dict[str, Any]:
         own = json.loads(own_json.read_text())
         result.update(stages=own["stages"], quality={key: own.get(key) for key in QUALITY_KEYS})
     else:
-        result.update(_seglab_result(spec.work_dir / "runs" / _run_id(spec)))
+        result.update(_seglab_result(_runs_dir(spec) / RUN_ID))
     return result
 
 
@@ -100,6 +105,10 @@ def _seglab_result(run_dir: Path) -> dict[str, Any]:
         "quality": {key: metrics.get(key) for key in QUALITY_KEYS},
         "run_dir": str(run_dir),
     }
+
+
+def _runs_dir(spec: CaseSpec) -> Path:
+    return spec.work_dir / "runs" / _run_id(spec)
 
 
 def _run_id(spec: CaseSpec) -> str:

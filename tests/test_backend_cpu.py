@@ -8,6 +8,7 @@ from sklearn.cluster import DBSCAN
 from sklearn.datasets import make_blobs, make_moons
 from sklearn.metrics import adjusted_rand_score
 
+from seglab.backend import cpu
 from seglab.backend.cpu import CpuBackend
 
 
@@ -95,3 +96,39 @@ def test_scores_and_device(backend: CpuBackend) -> None:
     assert backend.trustworthiness(points, points, n_neighbors=5) == pytest.approx(1.0)
     assert backend.device.startswith("CPU (") and backend.name == "cpu"
     assert backend.asarray([[1, 2]]).dtype == np.float32
+
+
+@pytest.mark.slow
+def test_umap_on_an_exact_knn_graph_still_transforms() -> None:
+    """Above 4,096 rows in <= 20 dims the graph is the KD-tree's; transform builds an index."""
+    points, _ = make_blobs(5000, centers=4, n_features=6, random_state=0)
+    backend = CpuBackend()
+    coords, model = backend.umap_fit(points, n_components=2, n_neighbors=10, min_dist=0.0,
+                                     n_epochs=30, seed=0)
+    assert model.precomputed_knn[0] is not None
+    assert np.array_equal(model.precomputed_knn[0][:, 0], np.arange(5000))  # self first
+    placed = backend.umap_transform(model, points[:300])
+    assert placed.shape == (300, 2) and placed.dtype == np.float32
+    offset = np.median(np.linalg.norm(placed - coords[:300], axis=1))
+    assert offset < 0.2 * np.linalg.norm(coords.std(axis=0))
+
+
+@pytest.mark.slow
+def test_large_queries_use_an_approximate_index_with_high_recall(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    fitted = rng.normal(size=(4000, 12)).astype(np.float32)
+    query = rng.normal(size=(2000, 12)).astype(np.float32)
+    backend = CpuBackend()
+    exact_distances, exact = backend.kneighbors(fitted, 10, query=query)
+    monkeypatch.setattr(cpu, "APPROXIMATE_QUERY_ROWS", 1000)
+    distances, approximate = backend.kneighbors(fitted, 10, query=query)
+    index = backend._query_index
+    backend.kneighbors(fitted, 10, query=query)
+    assert backend._query_index is index  # built once per fitted array
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(approximate, exact, strict=True)])
+    assert recall >= 0.9
+    assert np.all(np.diff(distances, axis=1) >= -1e-6)
+    assert np.all(distances[:, 0] >= exact_distances[:, 0] - 1e-5)
+    few = backend.kneighbors(fitted, 10, query=query[:10])[1]
+    assert np.array_equal(few, exact[:10])  # small queries stay exact

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from seglab import eps
 from seglab.backend.cpu import CpuBackend
 from seglab.config import EpsConfig, ReduceConfig
 from seglab.eps import choose_eps, default_min_samples, k_distances, knee
@@ -78,3 +79,24 @@ def test_default_min_samples_follows_n_neighbors() -> None:
     assert default_min_samples(ReduceConfig(n_neighbors=60), 20_000) == 40
     assert default_min_samples(ReduceConfig(n_neighbors=30), 50) == 5
     assert default_min_samples(ReduceConfig(n_neighbors=2), 10) == 2
+
+
+def test_min_samples_grows_with_the_rows_placed_beyond_the_fit_sample() -> None:
+    """Placed rows multiply the embedding's density by n / fit_sample; min_samples follows."""
+    cfg = ReduceConfig(n_neighbors=30, fit_sample=50_000)
+    assert default_min_samples(cfg, 50_000) == 20
+    assert default_min_samples(cfg, 200_000) == 80
+    assert default_min_samples(cfg, 1_000_000) == 400
+    assert default_min_samples(ReduceConfig(method="none", fit_sample=50_000), 1_000_000) == 20
+
+
+def test_large_k_curve_comes_from_an_equivalent_subsample(backend: CpuBackend) -> None:
+    """k = 4 * CURVE_MAX_K among n rows ~ CURVE_MAX_K among n / 4 rows: same quantiles."""
+    points = np.random.default_rng(0).normal(size=(20_000, 3)).astype(np.float32)
+    k = 4 * eps.CURVE_MAX_K
+    exact = np.quantile(k_distances(points, k, backend), [0.1, 0.5, 0.9])
+    sampled = eps._curve_distances(points, k, backend)
+    assert len(sampled) == 5_000
+    assert np.quantile(sampled, [0.1, 0.5, 0.9]) == pytest.approx(exact, rel=0.05)
+    small = eps._curve_distances(points, 5, backend)
+    assert np.array_equal(small, k_distances(points, 5, backend))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seglab import features
 from seglab.config import FeaturesConfig
 from seglab.errors import DataError
 from seglab.features import build_features, pca_variance
@@ -114,3 +115,16 @@ def test_pca_variance_table() -> None:
     assert list(table.columns) == ["component", "explained_variance_ratio", "cumulative"]
     assert len(table) == 8 and table["cumulative"].iloc[2] == pytest.approx(1.0, abs=1e-6)
     assert table["cumulative"].is_monotonic_increasing
+
+
+def test_count_block_in_chunks_and_on_a_fit_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunking changes nothing; an SVD fitted on a third of the rows spans the same space."""
+    frame = _table(3000)
+    whole = _build(frame)
+    columns = [i for i, name in enumerate(whole.names) if name.startswith("counts_svd")]
+    monkeypatch.setattr(features, "CHUNK_ROWS", 700)
+    np.testing.assert_allclose(_build(frame).matrix, whole.matrix, atol=1e-4)
+    monkeypatch.setattr(features, "SVD_FIT_ROWS", 1000)
+    sampled = _build(frame).matrix
+    for j in columns:
+        assert abs(np.corrcoef(sampled[:, j], whole.matrix[:, j])[0, 1]) > 0.98

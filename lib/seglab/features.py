@@ -14,7 +14,10 @@ The preprocessing *is* the feature-selection story for sparse customer tables:
 4. block weighting: each block scaled to total variance 1, sparse blocks times ``count_weight``;
 5. optional PCA.
 
-Statistics (correlations, skewness, quantiles) are estimated on ``stats_sample`` rows.
+Statistics (correlations, skewness, quantiles) are estimated on ``stats_sample`` rows. The
+count block is processed ``CHUNK_ROWS`` rows at a time and its SVD fitted on at most
+``SVD_FIT_ROWS`` rows, so millions of customers never need a dense float copy of every count
+column (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from seglab.config import FeaturesConfig
 from seglab.errors import DataError
+from seglab.progress import progress
+
+CHUNK_ROWS = 200_000
+"""Rows of the count block transformed at a time (bounds memory on millions of rows)."""
+SVD_FIT_ROWS = 200_000
+"""The count block's TruncatedSVD is fitted on at most this many rows, then applied to all."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
         matrix = _numeric_block(frame[numeric], cfg, stats_rows, rng)
         blocks.append((matrix, numeric, 1.0))
     if counts:
-        matrix, names = _count_block(frame[counts], cfg, seed)
+        matrix, names = _count_block(frame, counts, cfg, seed)
         blocks.append((matrix, names, cfg.count_weight))
     if onehot:
         blocks.append((frame[onehot].to_numpy(np.float64), list(onehot), cfg.count_weight))
@@ -129,7 +138,7 @@ def _sample_rows(n_rows: int, size: int, rng: np.random.Generator) -> np.ndarray
 
 def _drop_sparse(frame: pd.DataFrame, columns: list[str], min_fraction: float,
                  dropped: dict[str, str]) -> list[str]:
-    nonzero = (frame[columns].to_numpy() != 0).mean(axis=0) if columns else np.array([])
+    nonzero = [np.count_nonzero(frame[column].to_numpy()) / max(len(frame), 1) for column in columns]
     for column, fraction in zip(columns, nonzero, strict=True):
         if fraction <= min_fraction:
             dropped[column] = f"sparse ({fraction:.2%} non-zero)"
@@ -237,20 +246,38 @@ def _skewness(values: np.ndarray) -> float:
     return float((centred**3).mean() / spread**3) if spread > 0 else 0.0
 
 
-def _count_block(frame: pd.DataFrame, cfg: FeaturesConfig,
+def _count_block(frame: pd.DataFrame, columns: list[str], cfg: FeaturesConfig,
                  seed: int) -> tuple[np.ndarray, list[str]]:
-    """Smoothed shares ``(c + a*g) / (total + a)`` -> sqrt (Hellinger) -> TruncatedSVD."""
-    counts = np.clip(frame.to_numpy(np.float32), 0.0, None)
-    global_share = counts.sum(axis=0, dtype=np.float64) / max(counts.sum(dtype=np.float64), 1e-12)
-    totals = counts.sum(axis=1, keepdims=True, dtype=np.float64)
+    """Smoothed shares ``(c + a*g) / (total + a)`` -> sqrt (Hellinger) -> TruncatedSVD.
+
+    Two passes over row chunks: column totals, then the Hellinger rows projected on an SVD
+    fitted on at most ``SVD_FIT_ROWS`` rows (all of them in smaller tables).
+    """
+    n_rows = len(frame)
+    chunks = [(start, min(start + CHUNK_ROWS, n_rows)) for start in range(0, n_rows, CHUNK_ROWS)]
+
+    positions = frame.columns.get_indexer(columns)
+
+    def counts(rows: slice | np.ndarray) -> np.ndarray:
+        return np.clip(frame.iloc[rows, positions].to_numpy(np.float32), 0.0, None)
+
+    column_totals = sum(counts(slice(a, b)).sum(axis=0, dtype=np.float64) for a, b in chunks)
+    global_share = column_totals / max(float(np.sum(column_totals)), 1e-12)
     alpha = cfg.count_smoothing
     prior = (alpha * global_share).astype(np.float32)
-    hellinger = np.sqrt(((counts + prior) / np.maximum(totals + alpha, 1e-12)).astype(np.float32))
-    n_components = min(cfg.count_components, counts.shape[1] - 1)
+
+    def hellinger(block: np.ndarray) -> np.ndarray:
+        totals = block.sum(axis=1, keepdims=True, dtype=np.float64)
+        return np.sqrt(((block + prior) / np.maximum(totals + alpha, 1e-12)).astype(np.float32))
+
+    n_components = min(cfg.count_components, len(columns) - 1)
     if n_components < 1:
-        return hellinger, [f"{frame.columns[0]}_share"]
+        return hellinger(counts(slice(None))), [f"{columns[0]}_share"]
+    fit_rows = _sample_rows(n_rows, SVD_FIT_ROWS, np.random.default_rng(seed))
     svd = TruncatedSVD(n_components=n_components, random_state=seed)
-    components = svd.fit_transform(hellinger)
+    svd.fit(hellinger(counts(fit_rows)))
+    components = np.vstack([svd.transform(hellinger(counts(slice(a, b))))
+                            for a, b in progress(chunks, "count features", unit="chunk")])
     spread = components.std(axis=0)
     components = (components - components.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     return components, [f"counts_svd_{i + 1}" for i in range(n_components)]

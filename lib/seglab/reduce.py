@@ -15,11 +15,12 @@ import numpy as np
 
 from seglab.backend import Backend
 from seglab.config import ReduceConfig
+from seglab.progress import progress
 
 MAP_NEIGHBORS = 10
 """Fitted rows averaged to place a row beyond the fit sample (``map_rest: knn``)."""
-MAP_CHUNK = 100_000
-"""Rows placed per call, to bound memory on millions of rows."""
+MAP_CHUNK = 1_000_000
+"""Rows placed per call, to bound memory on millions of rows (about 0.5 GB per call)."""
 
 
 @dataclass(frozen=True)
@@ -55,19 +56,21 @@ def embed(features: np.ndarray, cfg: ReduceConfig, backend: Backend, *, seed: in
                          trust_sample_size=0)
     fit_index = (np.arange(n_rows) if n_rows <= cfg.fit_sample
                  else np.sort(rng.choice(n_rows, size=cfg.fit_sample, replace=False)))
+    fit_features = backend.asarray(features[fit_index])
     fitted, model = backend.umap_fit(
-        backend.asarray(features[fit_index]), n_components=cfg.n_components,
+        fit_features, n_components=cfg.n_components,
         n_neighbors=min(cfg.n_neighbors, len(fit_index) - 1), min_dist=cfg.min_dist,
         n_epochs=cfg.n_epochs, seed=seed)
     coords = np.empty((n_rows, cfg.n_components), dtype=np.float32)
-    coords[fit_index] = backend.to_numpy(fitted)
+    fit_coords = backend.to_numpy(fitted)
+    coords[fit_index] = fit_coords
     rest = np.setdiff1d(np.arange(n_rows), fit_index, assume_unique=True)
-    for start in range(0, len(rest), MAP_CHUNK):
+    for start in progress(range(0, len(rest), MAP_CHUNK), "placing rows", unit="chunk"):
         rows = rest[start:start + MAP_CHUNK]
         if cfg.map_rest == "umap":
             placed = backend.umap_transform(model, backend.asarray(features[rows]))
         else:
-            placed = _knn_place(features[fit_index], coords[fit_index], features[rows], backend)
+            placed = _knn_place(fit_features, fit_coords, features[rows], backend)
         coords[rows] = backend.to_numpy(placed)
     trust, trust_size = _trustworthiness(features, coords, cfg, backend, rng)
     return Embedding(coords=coords, fit_index=fit_index, trustworthiness=trust,

@@ -4,6 +4,12 @@ Every method takes and returns NumPy arrays; float inputs are converted to float
 a library needs float64 (the ``dbscan`` package). Libraries that can use several cores do
 (``n_jobs=-1``); umap-learn is the exception: a seeded UMAP is single-threaded, and the
 pipeline always seeds it so that a run can be redone exactly (see ``umap_fit``).
+
+Scale (``docs/performance.md``): UMAP's kNN graph comes from an exact KD-tree in up to
+``KD_TREE_MAX_DIMS`` dimensions (seconds, where nn-descent spends about 25 s compiling);
+``kneighbors`` with a query of at least ``APPROXIMATE_QUERY_ROWS`` rows in more than
+``KD_TREE_FAST_DIMS`` dimensions uses a pynndescent index (recall@10 0.97 measured, about
+100x faster per query than the KD-tree on 13 features).
 """
 
 from __future__ import annotations
@@ -22,9 +28,19 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from seglab.data import read_table
+from seglab.progress import bar_options
 
 DBSCAN_PACKAGE_DIMS = (2, 20)
 """Dimensions the exact ``dbscan`` package supports; others fall back to scikit-learn's DBSCAN."""
+KD_TREE_MAX_DIMS = 20
+"""UMAP's kNN graph is computed exactly with a KD-tree up to this many input dimensions."""
+KD_TREE_FAST_DIMS = 8
+"""Above this many dimensions a KD-tree query slows down (13 features: ~0.1 ms per query)."""
+APPROXIMATE_QUERY_ROWS = 300_000
+"""Queries at least this large (in more than ``KD_TREE_FAST_DIMS`` dimensions) use pynndescent:
+its index costs about 30 s to compile and build, the KD-tree about 0.1 ms per query row."""
+UMAP_EXACT_KNN_MIN_ROWS = 4_096
+"""Below this umap-learn computes the exact kNN graph itself."""
 
 
 class CpuBackend:
@@ -40,6 +56,7 @@ class CpuBackend:
         cores = os.cpu_count() or 1
         self.device = f"CPU ({cores} core{'s' if cores != 1 else ''})"
         self.reason = reason
+        self._query_index: tuple[np.ndarray, Any] | None = None
 
     def read_table(self, path: str, columns: list[str] | None = None) -> pd.DataFrame:
         """:func:`seglab.data.read_table` (pandas/pyarrow)."""
@@ -55,27 +72,57 @@ class CpuBackend:
 
     def umap_fit(self, X: Any, *, n_components: int, n_neighbors: int, min_dist: float,
                  n_epochs: int | None, seed: int) -> tuple[np.ndarray, Any]:
-        """Fit umap-learn with ``random_state=seed``.
+        """Fit umap-learn with ``random_state=seed``, its epochs shown as a progress bar.
 
         Seeding makes umap-learn single-threaded (about 1.5x slower on 2 cores than unseeded)
-        but gives the same embedding on every run: the pipeline chooses reproducibility.
+        but gives the same embedding on every run: the pipeline chooses reproducibility. In up
+        to ``KD_TREE_MAX_DIMS`` dimensions the kNN graph is exact (KD-tree) instead of
+        nn-descent's approximation: faster here, mostly because nn-descent's code is compiled
+        afresh in every process.
         """
         import umap  # imported here: numba compilation makes the import slow
 
+        data = self.asarray(X)
+        options: dict[str, Any] = {}
+        if len(data) >= UMAP_EXACT_KNN_MIN_ROWS and data.shape[1] <= KD_TREE_MAX_DIMS:
+            distances, indices = self.kneighbors(data, n_neighbors)
+            options["precomputed_knn"] = (indices, distances, None)
         model = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
-                          n_epochs=n_epochs, random_state=seed, transform_seed=seed)
+                          n_epochs=n_epochs, random_state=seed, transform_seed=seed,
+                          tqdm_kwds=bar_options("UMAP epochs", "epoch"),
+                          **options)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
-            coords = model.fit_transform(self.asarray(X))
+            warnings.filterwarnings("ignore", message=".*is not an NNDescent object.*")
+            coords = model.fit_transform(data)
         return np.asarray(coords, dtype=np.float32), model
 
     def umap_transform(self, model: Any, X: Any) -> np.ndarray:
-        """Place new rows into a fitted umap-learn embedding."""
+        """Place new rows into a fitted umap-learn embedding.
+
+        A model fitted on an exact kNN graph has no search index yet: the first call builds
+        the nn-descent index umap-learn would have built (same parameters and seed).
+        """
+        if getattr(model, "_knn_search_index", None) is None:
+            model._knn_search_index = _nndescent(model._raw_data, model.n_neighbors,
+                                                 seed=model.transform_seed)
         return np.asarray(model.transform(self.asarray(X)), dtype=np.float32)
 
     def kneighbors(self, X: Any, k: int, query: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Exact kNN with a KD-tree (low dimensions) or scikit-learn's automatic choice."""
+        """kNN with a KD-tree (low dimensions) or scikit-learn's automatic choice: exact.
+
+        One exception, for placing millions of rows: a query of at least
+        ``APPROXIMATE_QUERY_ROWS`` rows in more than ``KD_TREE_FAST_DIMS`` dimensions is answered
+        by a pynndescent index over ``X`` (approximate; recall@10 0.97 on the synthetic
+        customers' 13 features), kept for the next query on the same ``X`` array.
+        """
         data = self.asarray(X)
+        if (query is not None and len(query) >= APPROXIMATE_QUERY_ROWS
+                and data.shape[1] > KD_TREE_FAST_DIMS and len(data) > k):
+            if self._query_index is None or self._query_index[0] is not data:
+                self._query_index = (data, _nndescent(data, max(k, 30), seed=0))
+            indices, distances = self._query_index[1].query(self.asarray(query), k=k)
+            return distances.astype(np.float32), indices.astype(np.int64)
         algorithm = "kd_tree" if data.shape[1] <= DBSCAN_PACKAGE_DIMS[1] else "auto"
         index = NearestNeighbors(n_neighbors=k, algorithm=algorithm, n_jobs=-1).fit(data)
         distances, indices = index.kneighbors(data if query is None else self.asarray(query))
@@ -128,3 +175,13 @@ class CpuBackend:
     def calinski_harabasz(self, X: Any, labels: Any) -> float:
         """Calinski-Harabasz index."""
         return float(metrics.calinski_harabasz_score(self.asarray(X), np.asarray(labels)))
+
+
+def _nndescent(data: np.ndarray, n_neighbors: int, *, seed: int | None) -> Any:
+    """A pynndescent search index over ``data`` (Euclidean), ready to query."""
+    from pynndescent import NNDescent
+
+    index = NNDescent(data, n_neighbors=n_neighbors, random_state=seed, low_memory=True,
+                      n_jobs=-1)
+    index.prepare()
+    return index
