@@ -8,8 +8,9 @@ Steps, all in a fresh runs folder:
 1. a few **uncached** trials (``SEGLAB_CACHE=off``), run like the sweep's (same workers, same
    base parameters, eps from the knee): the cost of a trial without the cache, and the knee eps
    the grid is centred on;
-2. the **sweep**: ``eps`` at ``--eps-factors`` times that knee x ``--min-samples``, from a cold
-   cache, timed end to end (starting the cluster included);
+2. the **sweep**: ``eps`` at ``--eps-factors`` times that knee x ``min_samples`` at
+   ``--ms-factors`` times the default for the table (``eps.default_min_samples``: it grows with
+   the rows per fitted UMAP row), from a cold cache, timed end to end (cluster start included);
 3. the leaderboard: how many trials are tracked and completed, per-stage seconds of the cached
    trials, the best run.
 
@@ -17,7 +18,7 @@ Usage::
 
     python -m bench.sweep_bench --rows 1000000 --table /tmp/c1m.parquet \
         --out bench/results/sweep_1m.json
-    python -m bench.sweep_bench --rows 20000 --min-samples 10,20 --eps-factors 0.8,1.2   # smoke
+    python -m bench.sweep_bench --rows 20000 --ms-factors 0.8,1.2 --eps-factors 0.8,1.2   # smoke
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from typing import Any
 
 import yaml
 
-from seglab import cache
+from seglab import cache, eps
+from seglab.config import load_config
 from seglab.paths import resolve
 from seglab.runfolder import RunFolder
 from seglab.sweep import load_grid, parse_rule, plan_sweep, run_sweep
@@ -50,7 +52,7 @@ BASE = {
     "report.stability_draws": 0,
 }
 """The sweep's base parameters on top of params/default.yaml (docs/sweeps.md, cheap trials)."""
-DEFAULT_MIN_SAMPLES = "10,15,20,25,30,35,40,45,50,60"
+DEFAULT_MS_FACTORS = "0.5,0.6,0.7,0.8,0.9,1.0,1.15,1.3,1.5,1.75"
 DEFAULT_EPS_FACTORS = "0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.35,1.5,1.7"
 RULE = "max silhouette where noise_fraction <= 0.2 and n_clusters >= 3"
 
@@ -64,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     work = runs / "grids"
     work.mkdir(parents=True, exist_ok=True)
     overrides = [f"data.path={table}"]
-    min_samples = [int(value) for value in args.min_samples.split(",")]
+    base = load_config(resolve("params/default.yaml"), overrides=overrides)
+    default_ms = eps.default_min_samples(base.reduce, args.rows)
+    min_samples = sorted({max(2, round(default_ms * float(f))) for f in args.ms_factors.split(",")})
     factors = [float(value) for value in args.eps_factors.split(",")]
     started_load = os.getloadavg()
 
@@ -103,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "cached_trials": len(warm),
         "cached_trial_stage_seconds_median": _median_stages(warm),
         "knee_eps": knee,
+        "default_min_samples": default_ms,
         "grid": {"cluster.eps": eps_values, "cluster.min_samples": min_samples},
         "base": BASE,
         "best_rule": RULE,
@@ -170,7 +175,7 @@ def summary_markdown(report: dict[str, Any], source: str) -> str:
 def _uncached_trials(runs: Path, work: Path, overrides: list[str], min_samples: list[int],
                      args: argparse.Namespace) -> dict[str, Any]:
     """``args.uncached`` full trials with the cache off, in parallel on the sweep's workers."""
-    picks = [min_samples[round(i * (len(min_samples) - 1) / max(1, args.uncached - 1))]
+    picks = [min_samples[round((i + 1) * (len(min_samples) - 1) / (args.uncached + 1))]
              for i in range(args.uncached)]
     grid = _grid_file(work / "uncached.yaml", "uncached", {"cluster.min_samples": sorted(set(picks))})
     plan = plan_sweep(load_grid(grid), resolve("params/default.yaml"), overrides)
@@ -234,11 +239,12 @@ def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of --table")
     parser.add_argument("--table", default="/tmp/c1m.parquet",
                         help="customer table (generated with seglab's synthesiser if absent)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--min-samples", default=DEFAULT_MIN_SAMPLES)
+    parser.add_argument("--ms-factors", default=DEFAULT_MS_FACTORS,
+                        help="min_samples values as multiples of the table's default")
     parser.add_argument("--eps-factors", default=DEFAULT_EPS_FACTORS,
                         help="eps values as multiples of the uncached trials' knee eps")
     parser.add_argument("--uncached", type=int, default=2, help="uncached trials to time")
