@@ -3,7 +3,8 @@
 umap-learn fitted on every row, the exact k-distance curve (scikit-learn ``NearestNeighbors``)
 and its knee, scikit-learn's DBSCAN and scikit-learn's exact silhouette. Parameters are the
 seglab config's (``n_neighbors``, ``n_components``, ``min_dist``, ``min_samples``, knee
-quantiles), so the two differ only in how they scale. Run as a benchmark case::
+quantiles), so the two differ only in how they scale; ``min_samples`` is seglab's rule for an
+embedding whose rows were all fitted (two thirds of ``n_neighbors``). Run as a benchmark case::
 
     python -m bench.naive --data customers.parquet --out naive.json
 """
@@ -66,7 +67,9 @@ def run_naive(config: Config, path: str) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
         coords = clock("reduce", lambda: model.fit_transform(matrix))
-    min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
+    # Every row is fitted: seglab's min_samples rule applies without its growth for placed rows.
+    fitted_everything = config.reduce.model_copy(update={"fit_sample": len(coords)})
+    min_samples = config.cluster.min_samples or eps.default_min_samples(fitted_everything, len(coords))
 
     def knee_eps() -> float:
         distances, _ = NearestNeighbors(n_neighbors=min_samples, n_jobs=-1).fit(coords).kneighbors(coords)

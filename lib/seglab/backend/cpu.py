@@ -78,15 +78,18 @@ class CpuBackend:
         but gives the same embedding on every run: the pipeline chooses reproducibility. In up
         to ``KD_TREE_MAX_DIMS`` dimensions the kNN graph is exact (KD-tree) instead of
         nn-descent's approximation: faster here, mostly because nn-descent's code is compiled
-        afresh in every process.
+        afresh in every process. From ``UMAP_EXACT_KNN_MIN_ROWS`` rows on the layout starts from
+        PCA instead of the spectral embedding (50k rows: 10-20 s less, same ARI measured).
         """
         import umap  # imported here: numba compilation makes the import slow
 
         data = self.asarray(X)
         options: dict[str, Any] = {}
-        if len(data) >= UMAP_EXACT_KNN_MIN_ROWS and data.shape[1] <= KD_TREE_MAX_DIMS:
-            distances, indices = self.kneighbors(data, n_neighbors)
-            options["precomputed_knn"] = (indices, distances, None)
+        if len(data) >= UMAP_EXACT_KNN_MIN_ROWS:
+            options["init"] = "pca"
+            if data.shape[1] <= KD_TREE_MAX_DIMS:
+                distances, indices = self.kneighbors(data, n_neighbors)
+                options["precomputed_knn"] = (indices, distances, None)
         model = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
                           n_epochs=n_epochs, random_state=seed, transform_seed=seed,
                           tqdm_kwds=bar_options("UMAP epochs", "epoch"),
