@@ -32,8 +32,13 @@ Stage seconds come from each run's `metrics.json` (`seconds_<stage>`) or the bas
 clock. The machine is shared: the load average before and after each case is given beside it;
 compare ratios within one session, not absolute seconds across sessions.
 
-Reproduce: `make bench` (all sizes; about an hour on 2 cores) or `make bench BENCH_QUICK=1`
-(2,000 rows, about a minute, what CI runs). Results: one JSON per case in `bench/results/`.
+Reproduce: `make bench` (`python -m bench`: 200k rows with the baseline, then `seglab run` at
+1M and 5M; 30-60 minutes on 2 cores, mostly the baseline's exact silhouette and the 5M run) or
+`make bench BENCH_QUICK=1` (`python -m bench --quick`: every case at 2,000 rows, 1-3 minutes,
+what CI runs through `tests/test_bench.py`). One size: `python -m bench --rows 1000000`.
+Results: one JSON per case in `bench/results/` (the README is rebuilt from all of them; a
+speed-up is only computed against the baseline of the same session). Why the figures are what
+they are: `docs/performance.md`.
 """
 
 
@@ -59,7 +64,8 @@ def write_readme(results_dir: Path, readme: Path, *, command: str) -> None:
     parts = [INTRO.format(cases="\n".join(f"| `{k}` | {v} |" for k, v in CASE_NAMES.items())),
              f"Last written by: `{command}`\n", "## Results\n", results_table(results),
              "\n## Targets (issue 5)\n", targets_table(results), "\n## Seconds per stage\n",
-             stages_table(results)]
+             stages_table(results), "\n## Seconds per notebook (seglab; kernel start included "
+             "for `notebooks`)\n", notebooks_table(results)]
     if has_plot:
         parts += ["\n## Scaling\n",
                   f"![time and memory vs rows]({os.path.relpath(plot, readme.parent)})\n"]
@@ -153,6 +159,17 @@ def stages_table(results: list[dict[str, Any]]) -> str:
     for result in results:
         stages = result.get("stages") or {}
         cells = " | ".join(_num(stages.get(stage), 1) for stage in SEGLAB_STAGES)
+        lines.append(f"| {result['rows']:,} | {result['case']} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def notebooks_table(results: list[dict[str, Any]]) -> str:
+    """Seconds per notebook (or its stage function) for the seglab cases."""
+    runs = [r for r in results if r.get("notebooks")]
+    names = list(dict.fromkeys(name for r in runs for name in r["notebooks"]))
+    lines = ["| rows | case | " + " | ".join(names) + " |", "|---:|---|" + "---:|" * len(names)]
+    for result in runs:
+        cells = " | ".join(_num(result["notebooks"].get(name), 1) for name in names)
         lines.append(f"| {result['rows']:,} | {result['case']} | {cells} |")
     return "\n".join(lines) + "\n"
 
