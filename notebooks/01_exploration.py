@@ -23,6 +23,7 @@ features = {}  # overrides of the features section, e.g. {"correlation_threshold
 import pandas as pd
 
 from seglab import plots, profiles, stages
+from seglab.features import components_needed
 
 folder, config = stages.open_run(run_dir, data=data, features=features)
 explored = stages.explore(folder, config)
@@ -65,8 +66,8 @@ pd.DataFrame({"reason": feature_set.dropped}).rename_axis("dropped column")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-needed = int((explored.pca_raw["cumulative"] < 0.9).sum() + 1)
-print(f"rows {len(table.ids)}, input columns {feature_set.n_features_in}, "
+needed = components_needed(explored.pca_raw, 0.9)
+print(f"rows {len(table.ids)}, candidate columns {feature_set.n_features_in}, "
       f"features used {len(feature_set.names)}")
 print("features:", ", ".join(feature_set.names))
-print(f"PCA components for 90% of the variance: {needed} of {len(explored.pca_raw)}")
+print("PCA components for 90% of the variance:", needed or f"more than {len(explored.pca_raw)}")

@@ -9,7 +9,7 @@ import pytest
 from seglab import features
 from seglab.config import FeaturesConfig
 from seglab.errors import DataError
-from seglab.features import build_features, pca_variance
+from seglab.features import build_features, components_needed, pca_variance
 
 
 def _table(n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -128,3 +128,10 @@ def test_count_block_in_chunks_and_on_a_fit_sample(monkeypatch: pytest.MonkeyPat
     sampled = _build(frame).matrix
     for j in columns:
         assert abs(np.corrcoef(sampled[:, j], whole.matrix[:, j])[0, 1]) > 0.98
+
+
+def test_components_needed_counts_up_to_the_fraction_or_says_none():
+    table = pd.DataFrame({"component": [1, 2, 3], "cumulative": [0.5, 0.85, 0.95]})
+    assert components_needed(table, 0.5) == 1
+    assert components_needed(table, 0.9) == 3
+    assert components_needed(table, 0.99) is None

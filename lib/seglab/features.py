@@ -126,6 +126,13 @@ def pca_variance(matrix: np.ndarray, max_components: int = 50) -> pd.DataFrame:
                          "cumulative": np.cumsum(ratio)})
 
 
+def components_needed(variance: pd.DataFrame, fraction: float) -> int | None:
+    """Components a :func:`pca_variance` table needs to explain ``fraction`` of the variance,
+    or ``None`` when even all its components explain less."""
+    reached = np.flatnonzero(variance["cumulative"].to_numpy() >= fraction)
+    return int(variance["component"].iloc[reached[0]]) if len(reached) else None
+
+
 def _matching(columns: Sequence[str], patterns: Sequence[str]) -> list[str]:
     return [c for c in columns if any(fnmatch.fnmatchcase(str(c), p) for p in patterns)]
 

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from seglab.features import components_needed
+
 NOISE_COLOUR = "#b0b0b0"
 MAX_POINTS = 30_000
 """Scatter plots show at most this many points (a seeded sample); more only hides structure."""
@@ -88,10 +90,11 @@ def pca_variance(table: pd.DataFrame, *, marks: Sequence[float] = (0.8, 0.9)) ->
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(table["component"], table["cumulative"], marker="o", ms=3)
     for mark in marks:
-        needed = int(np.searchsorted(table["cumulative"].to_numpy(), mark) + 1)
+        needed = components_needed(table, mark)
         ax.axhline(mark, color="#7f7f7f", ls=":", lw=1)
-        ax.annotate(f"{mark:.0%}: {needed} components", (needed, mark), fontsize=8,
-                    xytext=(5, -12), textcoords="offset points")
+        label = f"{needed} components" if needed else f"more than {len(table)} components"
+        ax.annotate(f"{mark:.0%}: {label}", (needed or len(table), mark), fontsize=8,
+                    xytext=(5, -12) if needed else (-150, -12), textcoords="offset points")
     ax.set(xlabel="components", ylabel="cumulative explained variance", ylim=(0, 1.02),
            title="PCA on the standardised input columns")
     return fig
