@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench-gpu references lint clean
+.PHONY: help setup data run test test-fast test-gpu bench-gpu bench-sweep references lint clean
 
 ## help: list the targets
 help:
@@ -52,6 +52,10 @@ test-gpu: $(STAMP)
 ## bench-gpu: time each stage on the GPU at 1M and 10M rows, check parity
 bench-gpu: $(STAMP)
 	$(BIN)/python bench/gpu_smoke.py --out bench/results/gpu_smoke.json
+
+## bench-sweep: 100-trial eps x min_samples sweep on 1M rows, 2 Dask workers, cached vs uncached
+bench-sweep: $(STAMP)
+	$(BIN)/python -m bench.sweep_bench --rows 1000000 --table /tmp/c1m.parquet --out bench/results/sweep_1m.json --summary bench/SWEEP.md
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)

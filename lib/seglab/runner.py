@@ -43,7 +43,7 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 """The kernel's own start-up chatter (e.g. ipykernel 7's TCP warning for a local kernel) is not
 the run's news; cell outputs and errors are unaffected."""
 TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
-                 "data_fingerprint", "data_path", "host", "seglab_version", "tracking")
+                 "data_fingerprint", "data_path", "host", "seglab_version", "tracking", "cache")
 """Manifest entries recorded as tags of the run's trial."""
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
