@@ -3,7 +3,9 @@
 Peak RSS is the larger of two figures: the child's own ``ru_maxrss`` from ``os.wait4`` (exact,
 the largest single process among the child and the descendants it waited for) and the peak of
 the summed RSS of the child's whole process tree, polled every ``POLL_SECONDS`` (catches the
-kernels ``seglab run`` starts beside itself, which ``ru_maxrss`` cannot add up).
+kernels ``seglab run`` starts beside itself, which ``ru_maxrss`` cannot add up). Linux keeps a
+process's high-water mark across ``exec``, so ``ru_maxrss`` also counts the launching process's
+RSS at spawn time: keep the launcher small (``python -m bench`` holds about 0.1 GB).
 """
 
 from __future__ import annotations
