@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench-gpu bench-sweep references lint clean
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep references lint clean
 
 ## help: list the targets
 help:
@@ -52,6 +52,10 @@ test-gpu: $(STAMP)
 ## bench-gpu: time each stage on the GPU at 1M and 10M rows, check parity
 bench-gpu: $(STAMP)
 	$(BIN)/python bench/gpu_smoke.py --out bench/results/gpu_smoke.json
+
+## bench: seglab vs the naive baseline (200k) and seglab run at 1M/5M into bench/README.md; BENCH_QUICK=1: 2,000 rows
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(filter 1,$(BENCH_QUICK)),--quick)
 
 ## bench-sweep: 100-trial eps x min_samples sweep on 1M rows, 2 Dask workers, cached vs uncached
 bench-sweep: $(STAMP)

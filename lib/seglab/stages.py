@@ -150,14 +150,18 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
     customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
     profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
     table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
-    standardised = _standardise(table.features.to_numpy(dtype=np.float32, copy=False))
-    pca_raw = features.pca_variance(standardised, max_components=min(50, standardised.shape[1]))
+    pca_raw = _raw_pca_variance(table.features, config.features.stats_sample, config.seed)
     pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
 
 
-def _standardise(matrix: np.ndarray) -> np.ndarray:
+def _raw_pca_variance(frame: pd.DataFrame, sample: int, seed: int) -> pd.DataFrame:
+    """PCA variance of the standardised input columns, on a row sample (two copies of a table
+    of millions of rows would dominate the run's memory; the variance profile needs far fewer)."""
+    rows = frame.sample(min(len(frame), sample), random_state=seed) if len(frame) > sample else frame
+    matrix = rows.to_numpy(dtype=np.float32)
     spread = matrix.std(axis=0)
-    return (matrix - matrix.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    standardised = (matrix - matrix.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    return features.pca_variance(standardised, max_components=min(50, standardised.shape[1]))
 
 
 # -- 02 dimensionality reduction ------------------------------------------------------------
