@@ -3,13 +3,17 @@
 Arrays stay on the device (CuPy) from :meth:`GpuBackend.asarray` through UMAP, the k-distance
 curve, DBSCAN and the scores; :meth:`GpuBackend.to_numpy` is the one way back to the host, for
 plots and files. The knobs that matter at millions of rows are set explicitly here rather
-than left to cuML's defaults (see ``docs/gpu_sagemaker.md``):
+than left to cuML's defaults (see ``docs/gpu_sagemaker.md``, which also names the upstream
+sources and commits each call was checked against):
 
-* UMAP above :data:`EXACT_KNN_ROWS` rows gets a precomputed kNN graph from cuVS nn-descent,
-  built in overlapping batches (``n_clusters``/``overlap_factor``), so a seeded UMAP never
-  falls back to cuML's O(n²) brute-force kNN;
+* tables are decoded so that both backends prepare the same features: CSV by the CPU reader,
+  Parquet by cuDF with its types put back to the file's Arrow schema;
+* UMAP above :data:`EXACT_KNN_ROWS` rows gets a precomputed kNN graph from cuVS nn-descent
+  (distances in fp32), built in overlapping batches (``n_clusters``/``overlap_factor``), so a
+  seeded UMAP never falls back to cuML's O(n²) brute-force kNN;
 * DBSCAN runs the random-ball-cover algorithm (``algorithm="rbc"``), which needs float32
-  input and int64 labels, under a memory budget (``max_mbytes_per_batch``);
+  input and int64 labels, under a memory budget (``max_mbytes_per_batch``, in 10⁶ bytes);
+* HDBSCAN's ``min_samples`` is capped at cuML's limit, :data:`HDBSCAN_MAX_MIN_SAMPLES`;
 * silhouette is tiled (``chunksize``); Davies-Bouldin and Calinski-Harabasz, which cuML lacks,
   are computed here with CuPy; the Gaussian mixture runs on the host with scikit-learn.
 """
@@ -18,11 +22,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from functools import partial
 from typing import Any
 
 import cupy as cp
 import numpy as np
+
+from seglab.errors import SeglabError
 
 EXACT_KNN_ROWS = 50_000
 """At or below this many rows UMAP builds its kNN graph exactly (cuML's own threshold)."""
@@ -32,6 +37,10 @@ KNN_OVERLAP = 2
 """Batches each row joins in a batched nn-descent build (recall across batch borders)."""
 DBSCAN_MEMORY_FRACTION = 0.5
 """Share of the free device memory DBSCAN may use per batch when no budget is given."""
+MB = 10**6
+"""cuML's unit for ``max_mbytes_per_batch`` (``cpp/src/dbscan/dbscan.cuh``: ``* 1000000``)."""
+HDBSCAN_MAX_MIN_SAMPLES = 1023
+"""cuML HDBSCAN refuses ``min_samples`` outside 1..1023 (``cluster/hdbscan/hdbscan.pyx``)."""
 SILHOUETTE_CHUNK = 40_000
 """Rows per silhouette tile (cuML's default, sized for a 16 GB V100/T4)."""
 
@@ -41,8 +50,9 @@ class GpuBackend:
 
     Args:
         reason: why this backend was chosen (recorded in the run manifest).
-        dbscan_mbytes: DBSCAN batch budget in MiB; ``None`` uses
-            :data:`DBSCAN_MEMORY_FRACTION` of the free device memory at call time.
+        dbscan_mbytes: DBSCAN batch budget in MB (10⁶ bytes, cuML's unit); ``None`` uses
+            :data:`DBSCAN_MEMORY_FRACTION` of the free device memory at call time. It must
+            cover :func:`dbscan_min_bytes` for the rows clustered.
         knn_batch_rows: rows per nn-descent batch; lower it when UMAP runs out of memory.
         silhouette_chunk: rows per silhouette tile; lower it on small GPUs.
     """
@@ -78,25 +88,23 @@ class GpuBackend:
         return np.asarray(x)
 
     def read_table(self, path: str, columns: list[str] | None = None) -> Any:
-        """:func:`seglab.data.read_table` with the decoding on the GPU (cuDF).
+        """:func:`seglab.data.read_table`, with Parquet decoded on the GPU (cuDF).
 
-        Returns a pandas frame for :func:`seglab.data.prepare_table`. Whatever cuDF cannot
-        read (unknown suffix, missing file, bad content) goes to the CPU reader, so the user
-        sees its :class:`~seglab.errors.DataError` messages, or gets the table all the same.
+        Returns the pandas frame the CPU reader returns for the same file, so that both
+        backends prepare the same features and the same data fingerprint. CSV goes to the CPU
+        reader: cuDF infers other types (ISO dates stay text and would become categorical
+        features; all-empty columns become int8 and huge integers uint64 or text). Parquet is
+        decoded by cuDF, missing columns are an error as on the CPU, and cuDF's types are put
+        back to the file's Arrow schema (:func:`_parquet_by_cudf`). Whatever cuDF cannot read
+        goes to the CPU reader, so the user sees its :class:`~seglab.errors.DataError`
+        messages, or gets the table all the same.
         """
-        import cudf
-
         from seglab import data
 
-        name = path.lower()
-        if name.endswith(data.PARQUET_SUFFIXES):
-            read = partial(cudf.read_parquet, columns=columns)
-        elif name.endswith(data.CSV_SUFFIXES):
-            read = partial(cudf.read_csv, usecols=columns)
-        else:
+        if not path.lower().endswith(data.PARQUET_SUFFIXES):
             return data.read_table(path, columns)
         try:
-            return read(path).to_pandas()
+            return _parquet_by_cudf(path, columns)
         except Exception as exc:  # cuDF raises many types; the CPU reader explains or reads
             warnings.warn(f"cuDF could not read {path} ({type(exc).__name__}); reading it on "
                           "the CPU", stacklevel=2)
@@ -112,6 +120,8 @@ class GpuBackend:
         graph comes from :meth:`_nn_descent_graph` and is passed as ``precomputed_knn``: with a
         seed, cuML would otherwise build it by brute force, O(n²). The seed then makes the
         layout reproducible given the graph (nn-descent itself may vary in a few neighbours).
+        With a precomputed graph ``build_algo`` must stay ``brute_force_knn``: ``nn_descent``
+        would only copy X to the host and warn (cuML ``manifold/umap/umap.pyx``, ``fit``).
         """
         from cuml.manifold import UMAP
 
@@ -123,14 +133,9 @@ class GpuBackend:
         if X.shape[0] <= EXACT_KNN_ROWS:
             model = UMAP(build_algo="brute_force_knn", **params)
             return model.fit_transform(X), model
-        n_clusters = self._knn_clusters(X.shape[0])
-        graph = self._nn_descent_graph(X, n_neighbors, n_clusters)
-        model = UMAP(build_algo="nn_descent", precomputed_knn=graph,
-                     build_kwds=_nn_descent_build_kwds(n_neighbors, n_clusters), **params)
-        with warnings.catch_warnings():
-            # the graph is precomputed, so nn-descent's non-determinism warning does not apply
-            warnings.filterwarnings("ignore", message=".*not deterministic.*")
-            return model.fit_transform(X), model
+        graph = self._nn_descent_graph(X, n_neighbors, self._knn_clusters(X.shape[0]))
+        model = UMAP(build_algo="brute_force_knn", precomputed_knn=graph, **params)
+        return model.fit_transform(X), model
 
     def umap_transform(self, model: Any, X: Any) -> Any:
         """Place new rows into a fitted cuML UMAP embedding."""
@@ -145,7 +150,13 @@ class GpuBackend:
 
     def _nn_descent_graph(self, X: Any, n_neighbors: int, n_clusters: int) -> tuple[Any, Any]:
         """Approximate kNN graph ``(indices int64, euclidean distances)`` by cuVS nn-descent,
-        self included in column 0; batched builds read the input from the host."""
+        self in column 0 (cuVS shifts it in); batched builds read the input from the host.
+
+        Distances are computed in fp32: cuVS's default (``auto``) uses fp16 above 16
+        dimensions (``cpp/src/neighbors/detail/nn_descent.cuh``), approximate and overflowing
+        above 65504. ``build`` does not synchronise caller-provided resources, so the stream
+        is synchronised before the buffers are read.
+        """
         from cuvs.common import Resources
         from cuvs.neighbors import all_neighbors, nn_descent
 
@@ -154,13 +165,16 @@ class GpuBackend:
             algo="nn_descent", metric="sqeuclidean", n_clusters=n_clusters,
             overlap_factor=KNN_OVERLAP if n_clusters > 1 else 1,
             nn_descent_params=nn_descent.IndexParams(
-                metric="sqeuclidean", graph_degree=degree, intermediate_graph_degree=2 * degree),
+                metric="sqeuclidean", graph_degree=degree, intermediate_graph_degree=2 * degree,
+                dist_comp_dtype="fp32"),
         )
         indices = cp.empty((X.shape[0], n_neighbors), dtype=cp.int64)
         distances = cp.empty((X.shape[0], n_neighbors), dtype=cp.float32)
         dataset = cp.asnumpy(X) if n_clusters > 1 else X
+        resources = Resources()
         all_neighbors.build(dataset, n_neighbors, params, indices=indices, distances=distances,
-                            resources=Resources())
+                            resources=resources)
+        resources.sync()
         return indices, cp.sqrt(cp.maximum(distances, 0))
 
     # -- neighbours and clustering -------------------------------------------------------
@@ -181,25 +195,51 @@ class GpuBackend:
 
         X = self.asarray(X)
         model = DBSCAN(eps=eps, min_samples=min_samples, algorithm="rbc",
-                       max_mbytes_per_batch=self._dbscan_budget(), output_type="cupy",
+                       max_mbytes_per_batch=self._dbscan_budget(X.shape[0]), output_type="cupy",
                        calc_core_sample_indices=True)
         model.fit(X, out_dtype="int64")
         core = cp.zeros(X.shape[0], dtype=bool)
         core[cp.asarray(model.core_sample_indices_)] = True
         return cp.asarray(model.labels_).astype(cp.int64, copy=False), core
 
-    def _dbscan_budget(self) -> int:
-        """``max_mbytes_per_batch``: the configured budget or a share of free memory."""
+    def _dbscan_budget(self, n_rows: int) -> int:
+        """``max_mbytes_per_batch`` in MB: the configured budget or a share of free memory
+        (after CuPy's memory pool hands its cached blocks back to the device).
+
+        Raises:
+            SeglabError: the budget is below :func:`dbscan_min_bytes`, where cuML's batch
+                sizing underflows into one N²-byte batch or divides by zero.
+        """
+        need = math.ceil(dbscan_min_bytes(n_rows) / MB)
         if self.dbscan_mbytes is not None:
+            if self.dbscan_mbytes < need:
+                raise SeglabError(f"GpuBackend dbscan_mbytes={self.dbscan_mbytes} is below the "
+                                  f"{need} MB DBSCAN needs for {n_rows:,} rows: raise it or leave "
+                                  "it unset (None: half of the free GPU memory)")
             return self.dbscan_mbytes
+        cp.get_default_memory_pool().free_all_blocks()
         free, _total = cp.cuda.runtime.memGetInfo()
-        return max(1, int(free * DBSCAN_MEMORY_FRACTION / 2**20))
+        budget = int(free * DBSCAN_MEMORY_FRACTION) // MB
+        if budget < need:
+            raise SeglabError(f"DBSCAN on {n_rows:,} rows needs {need} MB of GPU memory per "
+                              f"batch but only {free // MB} MB are free: free GPU memory or "
+                              "use --backend cpu")
+        return budget
 
     def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int) -> Any:
-        """cuML HDBSCAN labels (-1 = noise); nn-descent kNN above :data:`EXACT_KNN_ROWS`."""
+        """cuML HDBSCAN labels (-1 = noise); nn-descent kNN above :data:`EXACT_KNN_ROWS`.
+
+        ``min_samples`` above :data:`HDBSCAN_MAX_MIN_SAMPLES`, which cuML refuses, is capped
+        there with a warning.
+        """
         from cuml.cluster.hdbscan import HDBSCAN
 
         X = self.asarray(X)
+        if min_samples > HDBSCAN_MAX_MIN_SAMPLES:
+            warnings.warn(f"HDBSCAN min_samples={min_samples} is above cuML's limit; using "
+                          f"{HDBSCAN_MAX_MIN_SAMPLES} (--backend cpu has no limit)",
+                          stacklevel=2)
+            min_samples = HDBSCAN_MAX_MIN_SAMPLES
         build: dict[str, Any] = {}
         if X.shape[0] > EXACT_KNN_ROWS:
             n_clusters = self._knn_clusters(X.shape[0])
@@ -249,9 +289,46 @@ class GpuBackend:
         return calinski_harabasz(cp, self.asarray(X), cp.asarray(labels))
 
 
-def _nn_descent_build_kwds(n_neighbors: int, n_clusters: int) -> dict[str, int]:
-    """cuML 26.x ``build_kwds`` (UMAP, HDBSCAN) for a (batched) nn-descent kNN build."""
-    degree = max(64, n_neighbors)
+def dbscan_min_bytes(n_rows: int) -> int:
+    """The smallest ``max_mbytes_per_batch`` (in bytes) that cuML DBSCAN can use on ``n_rows``
+    rows with int64 labels: 9 bytes per row for the labels and core mask, plus one batch row
+    (a dense adjacency row of ``n_rows`` bytes and a worst-case sparse row of ``n_rows + 2``
+    int64). Below it ``compute_batch_size`` (``cpp/src/dbscan/dbscan.cuh``) underflows into
+    one N²-byte batch or a zero batch size."""
+    fixed = n_rows * (8 + 1)
+    per_row = n_rows + (n_rows + 2) * 8
+    return fixed + per_row
+
+
+def _parquet_by_cudf(path: str, columns: list[str] | None) -> Any:
+    """A Parquet table decoded by cuDF, as the pandas frame :func:`pandas.read_parquet` gives.
+
+    cuDF's columns are cast to the file's Arrow schema (timestamp units, integer widths) with
+    its pandas metadata; all-null columns are rebuilt as nulls; dictionary (categorical)
+    columns, which cuDF decodes to plain values, are read by pyarrow so their categories keep
+    the file's order (the one-hot columns follow it).
+    """
+    import cudf
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    decoded = cudf.read_parquet(path, columns=columns, ignore_missing_columns=False)
+    table = decoded.to_arrow(preserve_index=False)
+    fields = [schema.field(name) for name in table.column_names]
+    categorical = [f.name for f in fields if pa.types.is_dictionary(f.type)]
+    by_pyarrow = pq.read_table(path, columns=categorical) if categorical else None
+    arrays = [by_pyarrow.column(f.name) if f.name in categorical
+              else pa.nulls(table.num_rows) if pa.types.is_null(f.type)
+              else table.column(f.name).cast(f.type) for f in fields]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema.metadata)
+                                ).to_pandas()
+
+
+def _nn_descent_build_kwds(min_samples: int, n_clusters: int) -> dict[str, int]:
+    """cuML 26.x HDBSCAN ``build_kwds`` for a (batched) nn-descent kNN build; the graph
+    degree is at least ``min_samples + 1``, which cuML otherwise corrects with a warning."""
+    degree = max(64, min_samples + 1)
     kwds = {"nnd_graph_degree": degree, "nnd_intermediate_graph_degree": 2 * degree,
             "knn_n_clusters": n_clusters}
     if n_clusters > 1:

@@ -14,6 +14,25 @@ class ndarray(np.ndarray):
     """A "device" array; NumPy ufuncs and methods keep the type."""
 
 
+class MemoryPool:
+    """``cupy.cuda.MemoryPool``: keeps freed device blocks cached (still taken from the
+    device, as ``memGetInfo`` sees it) until ``free_all_blocks``."""
+
+    def __init__(self) -> None:
+        self.cached_bytes = 2 * 2**30
+
+    def free_all_blocks(self) -> None:
+        self.cached_bytes = 0
+
+
+_POOL = MemoryPool()
+
+
+def get_default_memory_pool() -> MemoryPool:
+    """The pool CuPy allocates from by default."""
+    return _POOL
+
+
 def _to_device(value: Any) -> Any:
     if isinstance(value, np.ndarray) and not isinstance(value, ndarray):
         return value.view(ndarray)

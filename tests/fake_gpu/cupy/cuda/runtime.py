@@ -27,7 +27,10 @@ def getDeviceProperties(device: int) -> dict[str, Any]:
 
 
 def memGetInfo() -> tuple[int, int]:
-    return 8 * GIB, 16 * GIB
+    """8 GiB free, less what CuPy's pool keeps cached; 16 GiB in all."""
+    import cupy
+
+    return 8 * GIB - cupy.get_default_memory_pool().cached_bytes, 16 * GIB
 
 
 def deviceSynchronize() -> None:
