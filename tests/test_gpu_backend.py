@@ -209,12 +209,23 @@ def test_hdbscan_uses_nn_descent_only_on_large_input(gpu: Any, fake_gpu: Any, bl
     assert small["build_algo"] == "brute_force"
     assert large["build_algo"] == "nn_descent"
     assert large["build_kwds"]["knn_n_clusters"] == 1
-    assert large["build_kwds"]["nnd_graph_degree"] >= 101
+    assert large["build_kwds"]["nnd_graph_degree"] >= large["min_samples"] + 1
+
+
+def test_hdbscan_counts_min_samples_as_the_cpu_does(gpu: Any, fake_gpu: Any) -> None:
+    X, _ = make_blobs(n_samples=400, centers=[[0, 0], [3, 0], [0, 3]], cluster_std=[0.3, 0.8, 1.3],
+                      random_state=2)
+    X = X.astype(np.float32)
+    for min_samples in (2, 5, 15):
+        labels = gpu.to_numpy(gpu.hdbscan(X, min_cluster_size=10, min_samples=min_samples))
+        cpu = CpuBackend().hdbscan(X, min_cluster_size=10, min_samples=min_samples)
+        np.testing.assert_array_equal(labels, cpu)
+        assert fake_gpu.calls("cuml.HDBSCAN")[-1]["min_samples"] == min_samples - 1
 
 
 def test_hdbscan_min_samples_is_capped_at_cumls_limit(gpu: Any, fake_gpu: Any) -> None:
     X, _ = make_blobs(n_samples=1100, centers=2, n_features=2, random_state=0)
-    with pytest.warns(UserWarning, match="min_samples=2000 is above cuML's limit; using 1023"):
+    with pytest.warns(UserWarning, match="min_samples=2000 is above cuML's limit; using 1024"):
         labels = gpu.hdbscan(X.astype(np.float32), min_cluster_size=50, min_samples=2000)
     assert fake_gpu.calls("cuml.HDBSCAN")[0]["min_samples"] == 1023
     assert labels.shape == (1100,)

@@ -13,7 +13,8 @@ sources and commits each call was checked against):
   seeded UMAP never falls back to cuML's O(n²) brute-force kNN;
 * DBSCAN runs the random-ball-cover algorithm (``algorithm="rbc"``), which needs float32
   input and int64 labels, under a memory budget (``max_mbytes_per_batch``, in 10⁶ bytes);
-* HDBSCAN's ``min_samples`` is capped at cuML's limit, :data:`HDBSCAN_MAX_MIN_SAMPLES`;
+* HDBSCAN's ``min_samples`` is translated to cuML's count and capped at its limit,
+  :data:`HDBSCAN_MAX_MIN_SAMPLES`;
 * silhouette is tiled (``chunksize``); Davies-Bouldin and Calinski-Harabasz, which cuML lacks,
   are computed here with CuPy; the Gaussian mixture runs on the host with scikit-learn.
 """
@@ -229,23 +230,26 @@ class GpuBackend:
     def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int) -> Any:
         """cuML HDBSCAN labels (-1 = noise); nn-descent kNN above :data:`EXACT_KNN_ROWS`.
 
-        ``min_samples`` above :data:`HDBSCAN_MAX_MIN_SAMPLES`, which cuML refuses, is capped
-        there with a warning.
+        ``min_samples`` counts the point itself, as on the CPU (scikit-learn); cuML's core
+        distance counts ``min_samples + 1`` neighbours with the point (``cpp/src/hdbscan/
+        runner.h``), so cuML gets one less (at least 1). Above cuML's limit,
+        :data:`HDBSCAN_MAX_MIN_SAMPLES`, it is capped with a warning.
         """
         from cuml.cluster.hdbscan import HDBSCAN
 
         X = self.asarray(X)
-        if min_samples > HDBSCAN_MAX_MIN_SAMPLES:
+        others = max(1, min_samples - 1)
+        if others > HDBSCAN_MAX_MIN_SAMPLES:
             warnings.warn(f"HDBSCAN min_samples={min_samples} is above cuML's limit; using "
-                          f"{HDBSCAN_MAX_MIN_SAMPLES} (--backend cpu has no limit)",
+                          f"{HDBSCAN_MAX_MIN_SAMPLES + 1} (--backend cpu has no limit)",
                           stacklevel=2)
-            min_samples = HDBSCAN_MAX_MIN_SAMPLES
+            others = HDBSCAN_MAX_MIN_SAMPLES
         build: dict[str, Any] = {}
         if X.shape[0] > EXACT_KNN_ROWS:
             n_clusters = self._knn_clusters(X.shape[0])
             build = {"build_algo": "nn_descent",
-                     "build_kwds": _nn_descent_build_kwds(min_samples, n_clusters)}
-        model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
+                     "build_kwds": _nn_descent_build_kwds(others, n_clusters)}
+        model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=others,
                         output_type="cupy", **build)
         return cp.asarray(model.fit_predict(X)).astype(cp.int64, copy=False)
 

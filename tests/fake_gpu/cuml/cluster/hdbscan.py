@@ -4,7 +4,9 @@ Mirrors NVIDIA/cuml (rapidsai/cuml) at 342457bc (VERSION 26.10.00),
 ``python/cuml/cuml/cluster/hdbscan/hdbscan.pyx``: ``__init__`` (keyword-only) and ``fit``:
 ``min_samples`` (default ``min_cluster_size``) within 1..1023, ``build_algo`` brute_force or
 nn_descent, ``knn_n_clusters >= 1`` and ``> knn_overlap_factor``, and ``nnd_graph_degree`` below
-``min_samples + 1`` corrected with a warning (cuML's ``logger.warn``; a UserWarning here).
+``min_samples + 1`` corrected with a warning (cuML's ``logger.warn``; a UserWarning here);
+``cpp/src/hdbscan/runner.h`` ``build_linkage``: the core distance counts ``min_samples + 1``
+neighbours, the point included (scikit-learn's counts ``min_samples``), at most all rows.
 
 Stricter than cuML: a ``build_kwds`` key cuML does not read is refused (cuML ignores it).
 """
@@ -62,6 +64,7 @@ class HDBSCAN:
 
     def fit_predict(self, X: Any, y: Any = None) -> Any:
         min_samples = self._check()
-        model = _SkHDBSCAN(min_cluster_size=self.min_cluster_size, min_samples=min_samples,
-                           copy=True)
-        return on_device(model.fit_predict(device_input("HDBSCAN", X)).astype(np.int32))
+        host = device_input("HDBSCAN", X)
+        model = _SkHDBSCAN(min_cluster_size=self.min_cluster_size,
+                           min_samples=min(min_samples + 1, len(host)), copy=True)
+        return on_device(model.fit_predict(host).astype(np.int32))
