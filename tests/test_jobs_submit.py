@@ -3,6 +3,8 @@ its inputs in S3, and every bad input stopped before any AWS call with a one-lin
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import yaml
 
 from seglab.cli import main
 from seglab.jobs import common
+from seglab.tracking import leaderboard
 
 moto = pytest.importorskip("moto", reason="moto is in the dev extra: pip install -e '.[dev]'")
 
@@ -119,3 +122,25 @@ def test_bad_input_stops_before_any_aws_call(args: list[str], named: str, monkey
     assert main(args) == 2
     err = capsys.readouterr().err
     assert named in err and err.count("\n") == 1, err
+
+
+LIVE = ("SEGLAB_AWS_IMAGE", "SEGLAB_AWS_ROLE", "SEGLAB_AWS_S3_PREFIX")
+
+
+@pytest.mark.aws
+@pytest.mark.skipif(os.environ.get("SEGLAB_AWS_LIVE") != "1" or not all(map(os.environ.get, LIVE)),
+                    reason="live AWS job: set SEGLAB_AWS_LIVE=1, SEGLAB_AWS_IMAGE, SEGLAB_AWS_ROLE, "
+                           "SEGLAB_AWS_S3_PREFIX")
+def test_live_small_cpu_job_is_submitted_watched_and_pulled(tmp_path: Path) -> None:
+    image, role, prefix = (os.environ[name] for name in LIVE)
+    run_id = f"smoke-{uuid.uuid4().hex[:8]}"
+    args = ["submit", "--params", "params/tiny.yaml", "--run-id", run_id, "--image", image, "--role", role,
+            "--s3-prefix", prefix, "--engine", "direct", "--instance-type", "ml.m5.large",
+            "--max-runtime", "1800", "--runs-dir", str(tmp_path), "--wait"]
+    assert main(args) == 0
+    row = leaderboard(tmp_path).iloc[0]
+    assert (row["trial"], row["status"], row["ran_on"]) == (run_id, "completed", "sagemaker")
+    component = boto3.client("sagemaker").describe_trial_component(
+        TrialComponentName=f"{run_id}-aws-training-job")
+    assert {metric["MetricName"] for metric in component["Metrics"]} >= {"silhouette", "n_rows"}
+    assert component["OutputArtifacts"]["run"]["Value"].endswith(f"/{run_id}/run/")
