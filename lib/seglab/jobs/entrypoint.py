@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab.config import load_config
-from seglab.errors import SeglabError
+from seglab.errors import ConfigError, SeglabError
 from seglab.jobs.common import CONFIG_FILE, RUN_ARTIFACT, Clients, clients, not_found, split_s3
 from seglab.jobs.layout import JobLayout, read_layout
 from seglab.runfolder import RunFolder
@@ -72,6 +72,8 @@ def run_job(layout: JobLayout, aws: Clients, *, echo: Callable[[str], None],
         SeglabError: the config in the ``config`` channel is invalid, or publishing failed.
     """
     spec = layout.spec
+    if spec.engine not in ("notebooks", "direct"):
+        raise ConfigError(f"engine {spec.engine!r}: use notebooks or direct (seglab submit --engine)")
     overrides = [f"data.path={layout.data_file}", "tracking.backend=local"]
     config = load_config(layout.config_file, overrides=overrides)
     from seglab.runner import run_pipeline  # papermill and the stages: only once the inputs are sane
@@ -79,7 +81,7 @@ def run_job(layout: JobLayout, aws: Clients, *, echo: Callable[[str], None],
     runs_dir = Path(tempfile.mkdtemp(prefix="seglab-job-"))
     echo(f"{layout.kind} job {layout.job}: trial {spec.trial} of experiment {spec.experiment}")
     result = run_pipeline(config, runs_dir=runs_dir, kernel=spec.kernel, run_id=spec.trial,
-                          engine=spec.engine, echo=echo)  # type: ignore[arg-type]
+                          engine=spec.engine, echo=echo)  # type: ignore[arg-type]  # checked above
     run_uri = upload_folder(aws.s3, result.folder.path, spec.run_uri())
     echo(f"run folder uploaded to {run_uri}")
     params = {**flatten(config.to_dict()), "data.path": spec.data_uri}
