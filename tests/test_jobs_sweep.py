@@ -26,14 +26,16 @@ OPTIONS = JobOptions(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/seglab:
 
 class FakeSageMaker:
     """moto's client plus what SageMaker does and moto does not: a job stays InProgress for one
-    poll, then its "container" uploads a run folder and sets its trial component's run artifact
-    (silhouette = eps + min_samples / 1000, so the best trial is known)."""
+    poll, and its "container" uploads a run folder (silhouette = eps + min_samples / 1000, so
+    the best trial is known)."""
 
     def __init__(self, client: Any, s3: Any) -> None:
         self.client, self.s3 = client, s3
         self.created: list[str] = []
         self.polled: set[str] = set()
         self.done: set[str] = set()
+        self.failing: set[str] = set()
+        self.fail_score: float | None = None
         self.max_in_flight = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -52,6 +54,8 @@ class FakeSageMaker:
             self._container(job)
             return {**job, "TrainingJobStatus": "InProgress"}
         self.done.add(TrainingJobName)
+        if TrainingJobName in self.failing:
+            return {**job, "TrainingJobStatus": "Failed", "FailureReason": "AlgorithmError: out of memory"}
         return job
 
     def _container(self, job: dict[str, Any]) -> None:
@@ -59,6 +63,9 @@ class FakeSageMaker:
         bucket, key = split_s3(spec.uri("input", "config", "params.yaml"))
         params = yaml.safe_load(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         score = params["cluster"]["eps"] + params["cluster"]["min_samples"] / 1000
+        if score == self.fail_score:  # the instance dies: no run folder
+            self.failing.add(job["TrainingJobName"])
+            return
         files = {"params.yaml": yaml.safe_dump(params),
                  "manifest.json": json.dumps({"run_id": spec.trial, "experiment": spec.experiment,
                                               "status": "completed"}),
@@ -66,9 +73,6 @@ class FakeSageMaker:
         bucket, prefix = split_s3(spec.run_uri())
         for name, text in files.items():
             self.s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=text.encode())
-        component = f"{job['TrainingJobName']}-aws-training-job"
-        self.client.create_trial_component(TrialComponentName=component,
-                                           OutputArtifacts={"run": {"Value": spec.run_uri()}})
 
 
 @pytest.fixture
@@ -122,6 +126,14 @@ def test_after_ctrl_c_a_rerun_watches_the_submitted_jobs_instead_of_resubmitting
     result = _sweep(plan, runs, aws)
     assert len(aws.sagemaker.created) == 6 and len(set(aws.sagemaker.created)) == 6
     assert len(result.outcomes) == 6 and not result.failed
+
+
+def test_a_job_that_leaves_no_run_folder_fails_with_its_reason(aws: Clients, tmp_path: Path) -> None:
+    aws.sagemaker.fail_score = 0.1 + 5 / 1000  # eps 0.1, min_samples 5
+    result = _sweep(_plan(tmp_path, "fails"), tmp_path / "runs", aws)
+    assert [outcome.message for outcome in result.failed] == [
+        "AlgorithmError: out of memory; the job left no run folder"]
+    assert len(result.outcomes) == 6 and result.best is not None
 
 
 @pytest.mark.parametrize(("extra", "named"), [

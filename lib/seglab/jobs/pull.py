@@ -63,20 +63,31 @@ def pull(aws: Clients, runs_dir: Path, target: str | None = None, experiment: st
 
 
 def pull_component(aws: Clients, store: LocalStore, runs_dir: Path, description: dict[str, Any]) -> Pulled:
-    """Download one job's run folder and record it, unless it is here already or not finished."""
+    """Pull the run folder a job's trial component points at (``pending`` if none yet)."""
     job = description["TrialComponentName"]
     for suffix in JOB_SUFFIXES:
         job = job.removesuffix(suffix)
     run = (description.get("OutputArtifacts") or {}).get(RUN_ARTIFACT, {}).get("Value")
     if not run:
         return Pulled(job, None, "pending", "no run folder yet: the job has not finished")
-    trial = run.rstrip("/").split("/")[-2]
+    return pull_run(aws, store, runs_dir, job, run)
+
+
+def pull_run(aws: Clients, store: LocalStore, runs_dir: Path, job: str, run_uri: str) -> Pulled:
+    """Download the run folder at ``run_uri`` (``…/<run id>/run/``) and record it, unless the
+    store has it already.
+
+    Raises:
+        SeglabError: the S3 folder holds files but no ``manifest.json``.
+    """
+    trial = run_uri.rstrip("/").split("/")[-2]
     if _recorded(store, trial):
         return Pulled(job, trial, "skipped", "already in the local store")
     folder = RunFolder(runs_dir / trial)
-    download(aws.s3, run, folder.path)
+    if download(aws.s3, run_uri, folder.path) == 0:
+        return Pulled(job, trial, "pending", f"nothing at {run_uri} yet")
     if not folder.manifest.is_file():
-        raise SeglabError(f"{run}: no manifest.json; not a seglab run folder")
+        raise SeglabError(f"{run_uri}: no manifest.json; not a seglab run folder")
     record(store, folder, job)
     return Pulled(job, trial, "pulled", str(folder.path))
 

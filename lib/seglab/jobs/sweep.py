@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seglab.jobs.common import FINISHED, Clients, JobKind, component_name, describe_job, job_status
-from seglab.jobs.pull import pull_component
+from seglab.errors import SeglabError
+from seglab.jobs.common import FINISHED, Clients, JobKind, describe_job, job_status
+from seglab.jobs.pull import pull_run
 from seglab.jobs.submit import Submission, prepare, submit
 from seglab.sweep import SweepPlan, SweepResult, TrialOutcome, _history, describe, tag_best
 from seglab.sweep.execute import OUTCOME_METRICS
@@ -94,15 +95,12 @@ def _finished(aws: Clients, runs_dir: Path, sub: Submission) -> TrialOutcome | N
     if status not in FINISHED:
         return None
     reason = (description or {}).get("FailureReason") or f"job {status.lower()}"
-    name = component_name(sub.job, sub.kind)
-    try:
-        component = aws.sagemaker.describe_trial_component(TrialComponentName=name)
-    except Exception as exc:  # no trial component: nothing to pull, the job's status is the outcome
-        return TrialOutcome(sub.spec.trial, "failed", f"{reason}; no trial component ({type(exc).__name__})")
     store = LocalStore(runs_dir)
-    try:
-        pulled = pull_component(aws, store, runs_dir, component)
+    try:  # the run folder's place is known: no need to wait for the trial component
+        pulled = pull_run(aws, store, runs_dir, sub.job, sub.spec.run_uri())
         record = store.record(sub.spec.trial) if pulled.outcome != "pending" else None
+    except SeglabError as exc:
+        return TrialOutcome(sub.spec.trial, "failed", f"{reason}; {exc}")
     finally:
         store.close()
     if record is None:
