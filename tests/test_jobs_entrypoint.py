@@ -20,7 +20,7 @@ import yaml
 
 from seglab.cli import main
 from seglab.config import load_config
-from seglab.jobs import common
+from seglab.jobs import common, entrypoint
 from seglab.jobs.entrypoint import find_component
 from seglab.jobs.submit import Submission, prepare, submit
 from seglab.paths import resolve
@@ -203,3 +203,13 @@ def test_component_lookup_retries_a_bounded_number_of_times() -> None:
     calls.clear()
     assert find_component(NotYet(), "j", attempts=2, sleep=sleeps.append) is None
     assert len(calls) == 2
+
+
+def test_a_broken_processing_layout_is_reported_in_the_message_file(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "processingjobconfig.json").write_text(json.dumps({"ProcessingJobName": "j"}))
+    lines: list[str] = []
+    assert entrypoint.main({"SM_ROOT": str(tmp_path)}, echo=lines.append) == 2
+    message = (tmp_path / "output" / "message").read_text()
+    assert "missing experiment, trial, s3_prefix, data_file, data_uri" in message
+    assert lines == [f"seglab: error: {message.strip().removeprefix('seglab job: ')}"]

@@ -30,7 +30,7 @@ from typing import Any
 from seglab.config import load_config
 from seglab.errors import ConfigError, SeglabError
 from seglab.jobs.common import CONFIG_FILE, RUN_ARTIFACT, Clients, clients, not_found, split_s3
-from seglab.jobs.layout import JobLayout, read_layout
+from seglab.jobs.layout import JobLayout, failure_file, read_layout
 from seglab.runfolder import RunFolder
 from seglab.tracking.records import MetricPoint, as_metric, flatten
 
@@ -50,7 +50,7 @@ def main(environ: Mapping[str, str] | None = None, echo: Callable[[str], None] |
     """
     environ = os.environ if environ is None else environ
     echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
-    failure = Path(environ.get("SM_ROOT") or "/opt/ml") / "output" / "failure"
+    failure = failure_file(environ)
     try:
         layout = read_layout(environ)
         failure = layout.failure_file

@@ -65,6 +65,13 @@ def read_layout(environ: Mapping[str, str]) -> JobLayout:
                       "SageMaker job (set SM_ROOT to a folder laid out like /opt/ml to run it elsewhere)")
 
 
+def failure_file(environ: Mapping[str, str]) -> Path:
+    """Where SageMaker reads why the job failed, even when the layout itself is unreadable."""
+    root = Path(environ.get("SM_ROOT") or DEFAULT_ROOT)
+    processing = (root / "config" / "processingjobconfig.json").is_file()
+    return root / "output" / ("message" if processing else "failure")
+
+
 def _training(root: Path, file: Path, environ: Mapping[str, str]) -> JobLayout:
     spec = JobSpec.from_values(_read_json(file), str(file))
     arn = environ.get("TRAINING_JOB_ARN")
