@@ -69,6 +69,15 @@ references: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks bench
 
+## image: build the SageMaker job image with docker (IMAGE=seglab:cpu; GPU: BASE=rapidsai/base:26.10-cuda12-py3.12 RUN_AS=rapids)
+IMAGE ?= seglab:cpu
+BASE ?= python:3.12-slim
+RUN_AS ?= 0
+.PHONY: image
+image:
+	@command -v docker > /dev/null || { echo "make image needs docker: https://docs.docker.com/get-docker/"; exit 1; }
+	docker build -f docker/Dockerfile --build-arg BASE=$(BASE) --build-arg RUN_AS=$(RUN_AS) -t $(IMAGE) .
+
 ## clean: remove runs, generated data and caches (keeps .venv)
 clean:
 	rm -rf runs data .pytest_cache .ruff_cache

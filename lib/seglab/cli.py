@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seglab.errors import SeglabError
+from seglab.jobs import cli as job_commands
 from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR, resolve
 from seglab.sweep.rule import DEFAULT_RULE
 from seglab.tracking import cli as tracking_commands
@@ -36,12 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_sweep(commands)
     _add_cache(commands)
+    job_commands.add_commands(commands, add_run_options)
     return parser
 
 
 # -- run ---------------------------------------------------------------------------------------
 def _add_run(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="execute the notebooks in order as one tracked run")
+    add_run_options(run)
+    run.set_defaults(handler=_run)
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """``seglab run``'s options (``seglab submit`` takes them too)."""
     run.add_argument("--params", default=DEFAULT_PARAMS, help="YAML parameters file (%(default)s)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a dotted config key, e.g. cluster.eps=0.3 (repeatable)")
@@ -57,7 +65,6 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--engine", choices=["notebooks", "direct"], default="notebooks",
                      help="notebooks: execute them with papermill (default); direct: call their "
                           "stage functions in this process (no executed notebooks; faster)")
-    run.set_defaults(handler=_run)
 
 
 def run_overrides(args: argparse.Namespace) -> list[str]:
@@ -175,6 +182,11 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
                        help="direct: stage functions in-process (default); notebooks: papermill")
     sweep.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, help="where run folders go (%(default)s)")
     sweep.add_argument("--dry-run", action="store_true", help="list the trials and stop")
+    sweep.add_argument("--on", choices=["local", "dask", "sagemaker"],
+                       help="where the trials run (default: local; --workers/--scheduler imply dask)")
+    sweep.add_argument("--max-concurrent", type=int, default=4, metavar="N",
+                       help="--on sagemaker: jobs in flight at once (%(default)s)")
+    job_commands.add_job_options(sweep, required=False)
     sweep.set_defaults(handler=_sweep)
 
 
@@ -183,6 +195,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise SeglabError(f"--workers must be at least 1 (got {args.workers})")
+    dask = args.workers is not None or args.scheduler is not None
+    if args.on == "dask" and not dask:
+        raise SeglabError("--on dask needs --workers N (a local cluster) or --scheduler ADDRESS")
+    if args.on in ("local", "sagemaker") and dask:
+        raise SeglabError(f"--on {args.on}: --workers/--scheduler run trials on Dask; drop them "
+                          "or use --on dask")
     rule = parse_rule(args.best)
     plan = plan_sweep(load_grid(resolve(args.grid)), resolve(args.params), args.overrides)
     print(f"sweep {plan.sweep_id}: {len(plan.trials)} trials", file=sys.stderr)
@@ -190,9 +208,12 @@ def _sweep(args: argparse.Namespace) -> int:
         for trial in plan.trials:
             print(trial.run_id)
         return 0
-    result = run_sweep(plan, runs_dir=resolve(args.runs_dir), rule=rule, workers=args.workers,
-                       scheduler=args.scheduler, engine=args.engine,
-                       echo=lambda line: print(line, file=sys.stderr))
+    if args.on == "sagemaker":
+        result = job_commands.sweep_on_sagemaker(args, plan, rule)
+    else:
+        result = run_sweep(plan, runs_dir=resolve(args.runs_dir), rule=rule, workers=args.workers,
+                           scheduler=args.scheduler, engine=args.engine,
+                           echo=lambda line: print(line, file=sys.stderr))
     completed = len(result.outcomes) - len(result.failed)
     print(f"sweep {result.sweep_id}: {completed} completed, {len(result.failed)} failed, "
           f"{len(result.skipped)} skipped (completed before)")

@@ -117,6 +117,8 @@ def resolve_column(frame: pd.DataFrame, key: str) -> str:
 def table_columns(frame: pd.DataFrame, sort: str | None = None) -> list[str]:
     """Columns for a terminal table: identity, status, the params that differ, headline metrics."""
     columns = ["trial", "experiment", "status", "started_at", "seconds"]
+    if "ran_on" in frame and frame["ran_on"].ne("local").any():  # pulled SageMaker jobs (seglab pull)
+        columns.insert(3, "ran_on")
     varying = [
         column
         for column in frame.columns
@@ -156,6 +158,7 @@ def _frame(rows: dict[str, list[tuple[Any, ...]]]) -> pd.DataFrame:
         wide = long.pivot(index="trial", columns="key", values="value")
         wide = wide.reindex(sorted(wide.columns), axis=1).add_prefix(f"{prefix}.")
         frame = frame.join(wide.infer_objects())
+    frame["ran_on"] = frame["tags.ran_on"].fillna("local") if "tags.ran_on" in frame else "local"
     return frame
 
 

@@ -60,8 +60,8 @@ class Clients(NamedTuple):
     s3: Any
 
 
-def sagemaker_name(*parts: str, lower: bool = True) -> str:
-    """A valid SageMaker entity name: ``[a-zA-Z0-9-]``, at most 120 characters.
+def sagemaker_name(*parts: str, lower: bool = True, limit: int = NAME_MAX) -> str:
+    """A valid SageMaker entity name: ``[a-zA-Z0-9-]``, at most ``limit`` characters (120; job names 63).
 
     Other characters become ``-``; a longer name is cut and ends with a hash of the original,
     so distinct inputs stay distinct. Lower case by default (the metrics API requires it).
@@ -70,9 +70,9 @@ def sagemaker_name(*parts: str, lower: bool = True) -> str:
     name = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-") or "seglab"
     if lower:
         name = name.lower()
-    if len(name) > NAME_MAX:
+    if len(name) > limit:
         digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-        name = f"{name[: NAME_MAX - 9].rstrip('-')}-{digest}"
+        name = f"{name[: limit - 9].rstrip('-')}-{digest}"
     return name
 
 
