@@ -12,6 +12,7 @@ Example::
 
     python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md
     python -m bench.corpus_bench --tables digits iris --out /tmp/c.json --summary /tmp/c.md
+    python -m bench.corpus_bench --render bench/results/corpus_before.json --label before
 """
 
 from __future__ import annotations
@@ -234,7 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", nargs="*", default=None, help="corpus table names (default: all)")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="scratch folder for tables and runs (default: a temporary folder)")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only rewrite --summary's section from an earlier --out JSON")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        results = json.loads(args.render.read_text())
+        write_summary(args.summary, results, args.label,
+                      args.heading or f"{args.label.capitalize()} (code at {results['commit']})")
+        return 0
     tables = [get(name) for name in args.tables] if args.tables else list(CORPUS)
     commit = git_commit()
     command = "python -m bench.corpus_bench " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from bench.corpus import CORPUS, CorpusTable, get, names
-from bench.corpus_bench import run_seglab, summary_table
+from bench.corpus_bench import run_seglab, summary_table, write_summary
 from bench.yardsticks import feature_matrix, read_table, summarise, truth_codes
 
 MAX_ROWS = 10_000
@@ -101,6 +101,19 @@ def test_summary_table_lists_failures() -> None:
                            "yardsticks": {"yardsticks": {}}}]}
     text = summary_table(results)
     assert "**failed**" in text and "IndexError: boom" in text
+
+
+def test_write_summary_replaces_only_its_own_section(tmp_path: Path) -> None:
+    path = tmp_path / "CORPUS.md"
+    path.write_text("# intro\n")
+    results = {"tables": [], "finished_at": "t", "command": "c", "total_seconds": 1.0,
+               "load_average_before": [0.1]}
+    write_summary(path, results, "before", "Before (code at abc)")
+    write_summary(path, results, "latest", "Latest (code at def)")
+    write_summary(path, {**results, "total_seconds": 2.0}, "before", "Before (code at abc)")
+    text = path.read_text()
+    assert text.startswith("# intro") and text.count("## Before") == 1 and text.count("## Latest") == 1
+    assert "2 s for the whole corpus" in text and text.index("## Before") < text.index("## Latest")
 
 
 @pytest.mark.slow
