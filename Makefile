@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep references lint clean
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus references lint clean
 
 ## help: list the targets
 help:
@@ -60,6 +60,10 @@ bench: $(STAMP)
 ## bench-sweep: 100-trial eps x min_samples sweep on 1M rows, 2 Dask workers, cached vs uncached
 bench-sweep: $(STAMP)
 	$(BIN)/python -m bench.sweep_bench --rows 1000000 --table /tmp/c1m.parquet --out bench/results/sweep_1m.json --summary bench/SWEEP.md
+
+## bench-corpus: seglab's default run vs KMeans/GMM/UMAP+DBSCAN/UMAP+HDBSCAN on every corpus table (~15 min)
+bench-corpus: $(STAMP)
+	$(BIN)/python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)
