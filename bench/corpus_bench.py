@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,8 @@ def run_seglab(table: CorpusTable, directory: str | Path, overrides: Iterable[st
 
     Args:
         table: the corpus table.
-        directory: scratch folder; the table goes to ``data/``, the run to ``runs/<name>/``.
+        directory: scratch folder; the table goes to ``data/``, the run to
+            ``runs/<name>-<random hex>/``.
         overrides: further ``KEY=VALUE`` config overrides (after the table's own).
         params: the parameters file (``params/default.yaml``).
 
@@ -71,15 +73,14 @@ def run_seglab(table: CorpusTable, directory: str | Path, overrides: Iterable[st
     directory = Path(directory)
     path = table.write(directory / "data")
     runs_dir = directory / "runs"
-    run_dir = runs_dir / table.name
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    run_id = f"{table.name}-{secrets.token_hex(3)}"  # a reused folder's store knows older runs
+    run_dir = runs_dir / run_id
     started = time.perf_counter()
     status, error = "failed", None
     try:
         config = load_config(params, overrides=[*table.overrides(path), "tracking.backend=local",
                                                 *overrides])
-        result = run_pipeline(config, runs_dir=runs_dir, run_id=table.name, engine="direct",
+        result = run_pipeline(config, runs_dir=runs_dir, run_id=run_id, engine="direct",
                               echo=lambda _line: None)
         status, error = result.status, result.message
     except Exception as exc:  # the bench records a crash as a result
@@ -218,7 +219,8 @@ def write_summary(path: Path, results: dict[str, Any], label: str, heading: str)
     same ``label`` and keeping every other section."""
     begin, end = SUMMARY_BEGIN.format(label=label), SUMMARY_END.format(label=label)
     meta = (f"Run {results['finished_at']} with `{results['command']}`; {results['total_seconds']:.0f} s "
-            f"for the whole corpus (load average {results['load_average_before']} before).")
+            f"for the whole corpus (load average {results['load_average_before']} before)."
+            + (f" {results['note']}" if results.get("note") else ""))
     block = f"{begin}\n## {heading}\n\n{meta}\n\n{summary_table(results)}{end}\n"
     text = path.read_text() if path.exists() else _summary_intro()
     if begin in text and end in text:
