@@ -61,9 +61,10 @@ bench: $(STAMP)
 bench-sweep: $(STAMP)
 	$(BIN)/python -m bench.sweep_bench --rows 1000000 --table /tmp/c1m.parquet --out bench/results/sweep_1m.json --summary bench/SWEEP.md
 
-## bench-corpus: seglab's default run vs KMeans/GMM/UMAP+DBSCAN/UMAP+HDBSCAN on every corpus table (~15 min)
+## bench-corpus: seglab's default run on every corpus table vs KMeans/GMM/UMAP+DBSCAN/UMAP+HDBSCAN into bench/CORPUS.md (~10 min)
 bench-corpus: $(STAMP)
-	$(BIN)/python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md
+	$(BIN)/python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md \
+		--reuse-yardsticks bench/results/corpus_before.json
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)

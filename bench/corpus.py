@@ -10,8 +10,8 @@ on two cores.
 
 Sources:
 
-- scikit-learn's bundled sets: digits (image), wine, breast cancer, iris (labelled), diabetes
-  features without the target (unlabelled);
+- scikit-learn's bundled sets: digits (image; also nudged by one pixel four ways, 5,000 rows),
+  wine, breast cancer, iris (labelled), diabetes features without the target (unlabelled);
 - ``palmerpenguins`` (penguins: species, categorical island/sex, missing values),
   ``vega_datasets`` (cars: origin, missing values, a free-text name column), ``statsmodels``
   (the Fair affairs survey and the RAND health-insurance experiment, both unlabelled);
@@ -123,6 +123,30 @@ def _sklearn(loader: str, label: str | None, names: list[str] | None = None) -> 
 
 def _digits() -> pd.DataFrame:
     return _sklearn("load_digits", "digit")
+
+
+def _digits_nudged() -> pd.DataFrame:
+    """digits and its four one-pixel shifts (up, down, left, right; blank edge filled with 0),
+    as scikit-learn's RBM example nudges it (8,985 images), sampled down to 5,000 so that one
+    run stays under a minute."""
+    from sklearn import datasets
+
+    bunch = datasets.load_digits(as_frame=False)
+    images = bunch.images.astype(np.int64)
+    shifted = [images]
+    for axis, step in ((1, -1), (1, 1), (2, -1), (2, 1)):
+        moved = np.roll(images, step, axis=axis)
+        edge = 0 if step == 1 else -1
+        if axis == 1:
+            moved[:, edge, :] = 0
+        else:
+            moved[:, :, edge] = 0
+        shifted.append(moved)
+    pixels = np.concatenate(shifted).reshape(-1, 64)
+    frame = pd.DataFrame(pixels, columns=list(bunch.feature_names))
+    frame["digit"] = np.tile(bunch.target, len(shifted))
+    frame = frame.sample(n=5_000, random_state=8)
+    return _with_id(frame, "image_id")
 
 
 def _wine() -> pd.DataFrame:
@@ -388,6 +412,10 @@ CORPUS: tuple[CorpusTable, ...] = (
     CorpusTable("digits", "labelled", "image (8x8 pixel intensities, integer)", "sample_id", "digit",
                 "10 digits; ARI >= plain UMAP + knee DBSCAN (~0.85-0.89) and > KMeans(k=10)",
                 _digits, "csv", "sklearn load_digits"),
+    CorpusTable("digits_nudged", "labelled", "image, 5,000 rows (digits + 1-pixel shifts)", "image_id",
+                "digit", "10 digits at image-table size; ARI >= plain UMAP + knee DBSCAN and > KMeans(k=10); "
+                "the knee must not over-split (the issue saw 20-22 segments on such tables)",
+                _digits_nudged, "parquet", "sklearn load_digits, nudged as in its RBM example"),
     CorpusTable("wine", "labelled", "small tabular, 13 continuous", "sample_id", "cultivar",
                 "3 cultivars, well separated after standardising; ARI near KMeans(k=3) (~0.9)",
                 _wine, "parquet", "sklearn load_wine"),

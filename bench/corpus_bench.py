@@ -13,14 +13,18 @@ Example::
     python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md
     python -m bench.corpus_bench --tables digits iris --out /tmp/c.json --summary /tmp/c.md
     python -m bench.corpus_bench --render bench/results/corpus_before.json --label before
+    python -m bench.corpus_bench --reuse-yardsticks bench/results/corpus_before.json \\
+        --set cluster.algorithm=hdbscan --out /tmp/c.json --summary /tmp/c.md
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -31,6 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bench import yardsticks
 from bench.corpus import CORPUS, CorpusTable, get
 from bench.machine import load_average
 from bench.yardsticks import YARDSTICKS, run_yardsticks
@@ -53,7 +58,8 @@ def run_seglab(table: CorpusTable, directory: str | Path, overrides: Iterable[st
 
     Args:
         table: the corpus table.
-        directory: scratch folder; the table goes to ``data/``, the run to ``runs/<name>/``.
+        directory: scratch folder; the table goes to ``data/``, the run to
+            ``runs/<name>-<random hex>/``.
         overrides: further ``KEY=VALUE`` config overrides (after the table's own).
         params: the parameters file (``params/default.yaml``).
 
@@ -67,15 +73,14 @@ def run_seglab(table: CorpusTable, directory: str | Path, overrides: Iterable[st
     directory = Path(directory)
     path = table.write(directory / "data")
     runs_dir = directory / "runs"
-    run_dir = runs_dir / table.name
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    run_id = f"{table.name}-{secrets.token_hex(3)}"  # a reused folder's store knows older runs
+    run_dir = runs_dir / run_id
     started = time.perf_counter()
     status, error = "failed", None
     try:
         config = load_config(params, overrides=[*table.overrides(path), "tracking.backend=local",
                                                 *overrides])
-        result = run_pipeline(config, runs_dir=runs_dir, run_id=table.name, engine="direct",
+        result = run_pipeline(config, runs_dir=runs_dir, run_id=run_id, engine="direct",
                               echo=lambda _line: None)
         status, error = result.status, result.message
     except Exception as exc:  # the bench records a crash as a result
@@ -86,8 +91,25 @@ def run_seglab(table: CorpusTable, directory: str | Path, overrides: Iterable[st
             "seconds_wall": round(time.perf_counter() - started, 2), "run_dir": str(run_dir)}
 
 
-def bench_table(table: CorpusTable, work_dir: Path) -> dict[str, Any]:
-    """seglab and the yardsticks on one table."""
+def fingerprint(path: Path) -> str:
+    """SHA-256 of a table file and of the yardsticks' source: equal fingerprints, equal
+    yardstick results (they do not depend on seglab's code)."""
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(Path(yardsticks.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def bench_table(table: CorpusTable, work_dir: Path, overrides: Iterable[str] = (),
+                earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """seglab and the yardsticks on one table.
+
+    Args:
+        table: the corpus table.
+        work_dir: scratch folder.
+        overrides: extra config overrides for the seglab run.
+        earlier: this table's entry from an earlier bench JSON: its yardsticks are reused when
+            the fingerprint (table file and yardstick code) is unchanged.
+    """
     entry: dict[str, Any] = {"name": table.name, "kind": table.kind, "shape": table.shape,
                              "source": table.source, "format": table.fmt,
                              "id_column": table.id_column, "label_column": table.label_column,
@@ -95,10 +117,16 @@ def bench_table(table: CorpusTable, work_dir: Path) -> dict[str, Any]:
     if not table.available():
         entry["skipped"] = f"needs {', '.join(table.requires)} (pip install -e '.[corpus]')"
         return entry
-    seglab = {key: value for key, value in run_seglab(table, work_dir).items() if key != "run_dir"}
+    seglab = {key: value for key, value in run_seglab(table, work_dir, overrides).items()
+              if key != "run_dir"}
     path = work_dir / "data" / table.filename
     frame_shape = _shape(path)
-    entry.update(rows=frame_shape[0], columns=frame_shape[1], seglab=seglab)
+    entry.update(rows=frame_shape[0], columns=frame_shape[1], fingerprint=fingerprint(path),
+                 seglab=seglab)
+    if earlier and earlier.get("fingerprint") == entry["fingerprint"] and "yardsticks" in earlier:
+        entry.update(yardsticks=earlier["yardsticks"], seconds_yardsticks=earlier.get("seconds_yardsticks"),
+                     yardsticks_reused=True)
+        return entry
     started = time.perf_counter()
     try:
         entry["yardsticks"] = run_yardsticks(path, table.id_column, table.label_column)
@@ -191,7 +219,8 @@ def write_summary(path: Path, results: dict[str, Any], label: str, heading: str)
     same ``label`` and keeping every other section."""
     begin, end = SUMMARY_BEGIN.format(label=label), SUMMARY_END.format(label=label)
     meta = (f"Run {results['finished_at']} with `{results['command']}`; {results['total_seconds']:.0f} s "
-            f"for the whole corpus (load average {results['load_average_before']} before).")
+            f"for the whole corpus (load average {results['load_average_before']} before)."
+            + (f" {results['note']}" if results.get("note") else ""))
     block = f"{begin}\n## {heading}\n\n{meta}\n\n{summary_table(results)}{end}\n"
     text = path.read_text() if path.exists() else _summary_intro()
     if begin in text and end in text:
@@ -235,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", nargs="*", default=None, help="corpus table names (default: all)")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="scratch folder for tables and runs (default: a temporary folder)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra config override for every seglab run (repeatable)")
+    parser.add_argument("--reuse-yardsticks", type=Path, default=None, metavar="JSON",
+                        help="take yardstick results from an earlier --out JSON where the table "
+                             "and the yardstick code are unchanged (they do not depend on seglab)")
     parser.add_argument("--render", type=Path, default=None, metavar="JSON",
                         help="only rewrite --summary's section from an earlier --out JSON")
     args = parser.parse_args(argv)
@@ -249,14 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*n_jobs value 1 overridden.*")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="seglab-corpus-"))
     os.environ.setdefault("SEGLAB_CACHE", "off")
-    results: dict[str, Any] = {"commit": commit, "command": command,
+    earlier = {}
+    if args.reuse_yardsticks is not None and args.reuse_yardsticks.exists():
+        earlier = {entry["name"]: entry for entry in json.loads(args.reuse_yardsticks.read_text())["tables"]}
+    results: dict[str, Any] = {"commit": commit, "command": command, "overrides": args.overrides,
                                "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "load_average_before": load_average(), "tables": []}
     started = time.perf_counter()
     try:
         for table in tables:
             print(f"[corpus] {table.name} ...", flush=True)
-            entry = bench_table(table, work)
+            entry = bench_table(table, work, args.overrides, earlier.get(table.name))
             seglab = entry.get("seglab", {})
             print(f"[corpus] {table.name}: {seglab.get('status', entry.get('skipped'))} "
                   f"ari={seglab.get('ari')} clusters={seglab.get('n_clusters')} "

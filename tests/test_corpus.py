@@ -116,6 +116,13 @@ def test_write_summary_replaces_only_its_own_section(tmp_path: Path) -> None:
     assert "2 s for the whole corpus" in text and text.index("## Before") < text.index("## Latest")
 
 
+def test_run_on_corpus_records_a_failure_instead_of_raising(tmp_path: Path) -> None:
+    result = run_on_corpus("iris", tmp_path, overrides=["cluster.eps=-1"])
+    assert result["status"] == "failed"
+    assert "cluster.eps" in result["error"]
+    assert result["seconds_wall"] >= 0
+
+
 @pytest.mark.slow
 def test_run_on_corpus_returns_metrics_and_status(corpus_run: Callable[..., dict[str, Any]]) -> None:
     result = corpus_run("small_table")
