@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PARAMS ?= params/default.yaml
+PARAMS ?= params/demo.yaml
 ROWS ?= 50000
 DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
@@ -33,7 +33,7 @@ data: $(DATA)
 $(DATA): | $(STAMP)
 	$(BIN)/seglab data synth --rows $(ROWS) --seed 0 --out $(DATA)
 
-## run: one tracked pipeline run on the default data (PARAMS=params/default.yaml)
+## run: one tracked pipeline run on the synthetic demo table (PARAMS=params/demo.yaml)
 run: $(STAMP) $(DATA)
 	$(BIN)/seglab run --params $(PARAMS)
 

@@ -40,8 +40,8 @@ import pandas as pd
 Kind = Literal["labelled", "unlabelled"]
 Format = Literal["csv", "parquet"]
 
-NO_COUNT_COLUMNS = "features.count_columns=[]"
-"""params/default.yaml names the generator's ``cat_*`` count columns; other tables have none."""
+SYNTH_COUNT_COLUMNS = "features.count_columns=[cat_*]"
+"""The generator's purchase counts (params/demo.yaml names them; params/default.yaml none)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class CorpusTable:
     source: str = "hand-made"
     requires: tuple[str, ...] = ()
     """Importable modules the builder needs (the ``corpus`` extra)."""
-    extra_overrides: tuple[str, ...] = (NO_COUNT_COLUMNS,)
+    extra_overrides: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
@@ -449,13 +449,13 @@ CORPUS: tuple[CorpusTable, ...] = (
                 "statsmodels randhie (8,000-row sample)", ("statsmodels",)),
     CorpusTable("synth_s0", "labelled", "synthetic sparse customers (counts, one-hots, junk)",
                 "customer_id", "segment", "8 segments + 3% noise; ARI >= ~0.75 (plain yardsticks far lower)",
-                _synth(0, 6_000), "parquet", "seglab.synth seed 0", extra_overrides=()),
+                _synth(0, 6_000), "parquet", "seglab.synth seed 0", extra_overrides=(SYNTH_COUNT_COLUMNS,)),
     CorpusTable("synth_s1", "labelled", "synthetic sparse customers (counts, one-hots, junk)",
                 "customer_id", "segment", "8 segments + 3% noise; ARI >= ~0.75",
-                _synth(1, 6_000), "csv", "seglab.synth seed 1", extra_overrides=()),
+                _synth(1, 6_000), "csv", "seglab.synth seed 1", extra_overrides=(SYNTH_COUNT_COLUMNS,)),
     CorpusTable("synth_s11", "labelled", "synthetic sparse customers (counts, one-hots, junk)",
                 "customer_id", "segment", "8 segments + 3% noise; ARI >= ~0.75",
-                _synth(11, 8_000), "parquet", "seglab.synth seed 11", extra_overrides=()),
+                _synth(11, 8_000), "parquet", "seglab.synth seed 11", extra_overrides=(SYNTH_COUNT_COLUMNS,)),
     CorpusTable("rfm_groups", "labelled", "narrow RFM-like (5 numeric, skewed, integer counts)",
                 "customer_id", "true_group",
                 "3 groups (50/30/20%), separated in log-RFM space: 3 segments, ARI >= 0.8",

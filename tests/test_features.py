@@ -31,11 +31,11 @@ def _table(n: int = 2000, seed: int = 0) -> pd.DataFrame:
 
 def _build(frame: pd.DataFrame, **settings) -> object:
     cfg = FeaturesConfig(**{"count_columns": ["cat_*"], "count_components": 2, **settings})
-    return build_features(frame, cfg, seed=0, categorical=["region=A"])
+    return build_features(frame, cfg, seed=0, categorical={"region": ["region=A"]})
 
 
 def test_selection_reasons() -> None:
-    result = _build(_table())
+    result = _build(_table(), isolation_threshold=0.1, include_categorical=False)
     assert result.dropped["spend_copy"].startswith("correlated with spend_total (rho 1.00")
     assert result.dropped["junk"].startswith("isolated")
     assert result.dropped["rare_flag"].startswith("sparse")
@@ -46,7 +46,8 @@ def test_selection_reasons() -> None:
 
 
 def test_matrix_is_float32_finite_and_block_weighted() -> None:
-    result = _build(_table(), count_weight=0.5)
+    result = _build(_table(), count_weight=0.5, isolation_threshold=0.1,
+                    include_categorical=False)
     assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 5)
     assert np.isfinite(result.matrix).all()
     variance = result.matrix.var(axis=0)
@@ -82,8 +83,7 @@ def test_dequantise_breaks_ties_and_log_tames_skew() -> None:
 
 def test_exclude_isolation_off_categorical_on_and_pca() -> None:
     frame = _table()
-    result = _build(frame, exclude=["recency*"], isolation_threshold=None,
-                    include_categorical=True, pca_components=3)
+    result = _build(frame, exclude=["recency*"], pca_components=3)
     assert result.dropped["recency_days"] == "excluded"
     assert "junk" not in result.dropped and "region=A" not in result.dropped
     assert result.names == ["pca_1", "pca_2", "pca_3"]
@@ -98,14 +98,64 @@ def test_seeded_and_deterministic() -> None:
 
 
 def test_standard_scaling_gives_unit_total_variance() -> None:
-    result = _build(_table(), scaling="standard", count_columns=[])
+    result = _build(_table(), count_columns=[])
     assert result.matrix.var(axis=0).sum() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_a_categorical_column_weighs_one_numeric_column_whatever_its_levels() -> None:
+    rng = np.random.default_rng(2)
+    n = 3000
+    plan = rng.choice(["basic", "plus", "pro", "max", "team"], n)
+    frame = pd.DataFrame({"tenure": rng.gamma(2.0, 10.0, n), "charges": rng.normal(50, 10, n),
+                          **{f"plan={level}": (plan == level).astype(float)
+                             for level in ["basic", "plus", "pro", "max", "team"]},
+                          "paperless=yes": (rng.random(n) < 0.3).astype(float)})
+    onehots = {"plan": [c for c in frame if c.startswith("plan=")], "paperless": ["paperless=yes"]}
+    result = build_features(frame, FeaturesConfig(), seed=0, categorical=onehots)
+    variance = pd.Series(result.matrix.var(axis=0), index=result.names)
+    one_numeric = variance["charges"]
+    assert variance[onehots["plan"]].sum() == pytest.approx(one_numeric, rel=1e-3)
+    assert variance["paperless=yes"] == pytest.approx(one_numeric, rel=1e-3)
+    assert result.transforms["plan"].startswith("one-hot (5 levels)")
+    muted = build_features(frame, FeaturesConfig(categorical_weight=0.5), seed=0,
+                           categorical=onehots)
+    assert muted.matrix[:, 2:].var(axis=0).sum() * 4 == pytest.approx(
+        result.matrix[:, 2:].var(axis=0).sum() * (muted.matrix[:, :2].var(axis=0).sum()
+                                                  / result.matrix[:, :2].var(axis=0).sum()),
+        rel=1e-3)
+
+
+def test_columns_on_one_integer_scale_keep_their_relative_spread() -> None:
+    """Pixel-like columns: a rarely lit edge pixel stays small instead of being blown up."""
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 17, size=(1000, 12)).astype(float)
+    pixels[:, 0] = np.where(rng.random(1000) < 0.02, rng.integers(1, 9, 1000), 0)
+    frame = pd.DataFrame(pixels, columns=[f"px{i}" for i in range(12)])
+    assert features.shared_scale_columns(frame) == list(frame.columns)
+    result = build_features(frame, FeaturesConfig(), seed=0)
+    spread = result.matrix.std(axis=0)
+    assert spread[0] < 0.3 * np.median(spread[1:])
+    assert "shared scale" in result.transforms["px3"]
+    apart = build_features(frame, FeaturesConfig(shared_scale=False), seed=0).matrix.std(axis=0)
+    assert apart[0] == pytest.approx(np.median(apart[1:]), rel=0.05)
+    mixed = frame.assign(px5=frame["px5"] * 40)  # one column on another scale: none shared
+    assert features.shared_scale_columns(mixed) == []
+
+
+def test_two_and_one_column_tables_are_fine() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.normal(size=500), "y": rng.normal(size=500)})
+    assert build_features(frame, FeaturesConfig(), seed=0).matrix.shape == (500, 2)
+    assert build_features(frame[["x"]], FeaturesConfig(), seed=0).matrix.shape == (500, 1)
+    rho = features.spearman(frame.assign(z=frame["x"] * 3))
+    assert rho.shape == (3, 3) and rho[0, 2] == pytest.approx(1.0, abs=1e-5)
 
 
 def test_no_feature_left_is_a_data_error() -> None:
     with pytest.raises(DataError, match="no feature column left"):
-        build_features(_table()[["junk", "region=A"]], FeaturesConfig(exclude=["junk"]), seed=0,
-                       categorical=["region=A"])
+        build_features(_table()[["junk", "region=A"]],
+                       FeaturesConfig(exclude=["junk"], include_categorical=False), seed=0,
+                       categorical={"region": ["region=A"]})
 
 
 def test_pca_variance_table() -> None:

@@ -46,7 +46,8 @@ def fake_run(path: Path) -> RunFolder:
         "channel=web": web, "channel=store": 1.0 - web,
     }).astype(np.float32)
 
-    config = load_config(resolve("params/tiny.yaml"), sections={"report": {"stability_draws": 3}})
+    config = load_config(resolve("params/tiny.yaml"), sections={"report": {"stability_draws": 3},
+                                                                "cluster": {"algorithm": "dbscan"}})
     save_config(config, folder.params)
     ids = [f"C{i:05d}" for i in range(n_rows)]
     pd.DataFrame({"customer_id": ids}).to_parquet(folder.artifact(stages.CUSTOMERS))

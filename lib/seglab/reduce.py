@@ -57,11 +57,12 @@ def embed(features: np.ndarray, cfg: ReduceConfig, backend: Backend, *, seed: in
     fit_index = (np.arange(n_rows) if n_rows <= cfg.fit_sample
                  else np.sort(rng.choice(n_rows, size=cfg.fit_sample, replace=False)))
     fit_features = backend.asarray(features[fit_index])
+    n_components = min(cfg.n_components, features.shape[1])
     fitted, model = backend.umap_fit(
-        fit_features, n_components=cfg.n_components,
+        fit_features, n_components=n_components,
         n_neighbors=min(cfg.n_neighbors, len(fit_index) - 1), min_dist=cfg.min_dist,
         n_epochs=cfg.n_epochs, seed=seed)
-    coords = np.empty((n_rows, cfg.n_components), dtype=np.float32)
+    coords = np.empty((n_rows, n_components), dtype=np.float32)
     fit_coords = backend.to_numpy(fitted)
     coords[fit_index] = fit_coords
     rest = np.setdiff1d(np.arange(n_rows), fit_index, assume_unique=True)
@@ -101,3 +102,24 @@ def _trustworthiness(features: np.ndarray, coords: np.ndarray, cfg: ReduceConfig
     value = backend.trustworthiness(backend.asarray(features[rows]), backend.asarray(coords[rows]),
                                     n_neighbors=neighbors)
     return float(value), size
+
+
+def null_table(features: np.ndarray, cfg: ReduceConfig, backend: Backend, *,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A sample of the features with every column shuffled independently, and its embedding.
+
+    The null reference of the verdict (:mod:`seglab.verdict`): each column keeps its
+    distribution, the relations between columns are gone; it is embedded exactly as the real
+    table is (on its ``cfg.null_sample`` rows, all of them fitted).
+
+    Returns:
+        ``(shuffled features, embedding)``.
+    """
+    rng = np.random.default_rng(seed + 7919)
+    size = min(cfg.null_sample or 0, len(features))
+    rows = rng.choice(len(features), size=size, replace=False)
+    shuffled = np.column_stack([rng.permutation(features[rows, j])
+                                for j in range(features.shape[1])]).astype(np.float32)
+    whole = cfg.model_copy(update={"fit_sample": max(cfg.fit_sample, size),
+                                   "trust_sample": min(cfg.trust_sample, size)})
+    return shuffled, embed(shuffled, whole, backend, seed=seed).coords

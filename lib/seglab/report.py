@@ -18,7 +18,15 @@ from matplotlib.colors import to_hex
 
 from seglab import profiles
 from seglab.runfolder import RunFolder
-from seglab.stages import BASELINES, EPS, PROFILE_TABLE, STABILITY, run_labels
+from seglab.stages import (
+    BASELINES,
+    CANDIDATES,
+    EPS,
+    PROFILE_TABLE,
+    SELECTION,
+    STABILITY,
+    run_labels,
+)
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"
@@ -59,6 +67,8 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "manifest": manifest,
         "metrics": metrics,
         "headline": headline(metrics),
+        "selection": folder.read_json(folder.artifact(SELECTION)),
+        "candidates": _candidates(folder),
         "cards": _cards(folder, top=report.get("top_features", 5)),
         "stability": folder.read_json(folder.artifact(STABILITY)),
         "eps": folder.read_json(folder.artifact(EPS)),
@@ -84,6 +94,7 @@ def headline(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         return "n/a" if value is None else pattern.format(value)
 
     return [
+        ("Verdict", fmt("verdict", "{}")),
         ("Customers", fmt("n_rows", "{:,}")),
         ("Segments found", fmt("n_clusters", "{}")),
         ("Not in any segment (noise)", fmt("noise_fraction", "{:.1%}")),
@@ -92,6 +103,18 @@ def headline(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         ("Stability (ARI, subsamples)", fmt("stability_ari", "{:.2f}")),
         ("Agreement with known segments (ARI)", fmt("ari", "{:.3f}")),
     ]
+
+
+def _candidates(folder: RunFolder) -> list[dict[str, Any]]:
+    """Every candidate of the model selection (empty for an explicit algorithm)."""
+    path = folder.artifact(CANDIDATES)
+    if not path.exists():
+        return []
+    shown = ["candidate", "n_clusters", "noise_fraction", "largest_fraction",
+             "coverage_silhouette", "silhouette_features", "dbcv", "stability", "admissible",
+             "chosen"]
+    frame = pd.read_parquet(path, columns=shown)
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
 def segment_colour(segment: int) -> str:

@@ -30,10 +30,11 @@ METRIC_KEYS: tuple[str, ...] = (
     "min_samples", "n_clusters", "noise_fraction", "largest_cluster_fraction", "silhouette",
     "silhouette_ci_low", "silhouette_ci_high", "silhouette_sample_size",
     "silhouette_feature_space", "davies_bouldin", "calinski_harabasz", "trustworthiness", "ari",
-    "ami", "stability_ari", "seconds_total",
+    "ami", "stability_ari", "verdict", "selected", "n_candidates", "seconds_total",
 )
 """Every run's ``metrics.json`` holds these keys (``null`` where not applicable), plus
-``seconds_<stage>`` per stage: DESIGN.md's list, and ``stability_ari``."""
+``seconds_<stage>`` per stage: DESIGN.md's list (with model selection's ``verdict``,
+``selected`` and ``n_candidates``)."""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "pack
 """Manifest entries recorded as tags of the run's trial."""
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
-STAGE_TIMINGS = ("load", "features", "reduce", "eps", "cluster", "metrics", "stability")
+STAGE_TIMINGS = ("load", "features", "reduce", "null_reduce", "eps", "cluster", "null", "metrics",
+                 "stability")
 
 
 @dataclass(frozen=True)

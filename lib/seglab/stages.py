@@ -12,6 +12,7 @@ there on. Each stage's hit or miss is recorded in the manifest under ``cache``.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -24,7 +25,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import adjusted_rand_score
 
-from seglab import cache, data, environment, eps, features, metrics, plots, profiles, reduce, stability
+from seglab import (
+    cache,
+    data,
+    environment,
+    eps,
+    features,
+    metrics,
+    plots,
+    profiles,
+    reduce,
+    selection,
+    stability,
+    verdict,
+)
 from seglab import cluster as clustering
 from seglab.backend import Backend, get_backend
 from seglab.config import Config, load_config, save_config
@@ -40,10 +54,14 @@ PCA_VARIANCE = "pca_variance.parquet"
 EMBEDDING = "embedding.npy"
 EMBEDDING_INFO = "embedding.json"
 FIT_INDEX = "embedding_fit_index.npy"
+NULL_FEATURES = "null_features.npy"
+NULL_EMBEDDING = "null_embedding.npy"
 KNEE = "k_distance.json"
 EPS = "eps.json"
 BASELINES = "baselines.json"
 STABILITY = "stability.json"
+CANDIDATES = "candidates.parquet"
+SELECTION = "selection.json"
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
@@ -100,7 +118,8 @@ class Exploration:
         info = json.loads(self._folder.require(FEATURE_INFO, "01_exploration").read_text())
         return features.FeatureSet(matrix=self._folder.load_array(FEATURES, "01_exploration"),
                                    names=info["names"], dropped=info["dropped"],
-                                   n_features_in=info["n_features_in"])
+                                   n_features_in=info["n_features_in"],
+                                   transforms=info["transforms"])
 
 
 def explore(folder: RunFolder, config: Config) -> Exploration:
@@ -115,7 +134,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
                 table.features,
                 config.features,
                 seed=config.seed,
-                categorical=[c for cols in table.categorical_columns.values() for c in cols],
+                categorical=table.categorical_columns,
             )
         _write_exploration(folder, config, table, feature_set)
 
@@ -141,8 +160,10 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
     folder.save_array(FEATURES, feature_set.matrix)
     folder.write_json(folder.artifact(FEATURE_INFO), {
         "names": feature_set.names, "dropped": feature_set.dropped,
+        "transforms": feature_set.transforms,
         "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
         "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
+        "categorical": table.categorical_columns,
     })
     customers = pd.DataFrame({config.data.id_column: table.ids})
     if table.truth is not None:
@@ -181,6 +202,12 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
             result = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
         folder.save_array(EMBEDDING, result.coords)
         folder.save_array(FIT_INDEX, result.fit_index)
+        if config.reduce.null_sample is not None:
+            with folder.timed("null_reduce"):
+                shuffled, null_coords = reduce.null_table(matrix, config.reduce,
+                                                          backend_for(config), seed=config.seed)
+            folder.save_array(NULL_FEATURES, shuffled)
+            folder.save_array(NULL_EMBEDDING, null_coords)
         folder.write_json(folder.artifact(EMBEDDING_INFO), {
             "trustworthiness": result.trustworthiness,
             "trust_sample_size": result.trust_sample_size,
@@ -188,7 +215,9 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
 
     _cached(folder, config, "reduce", {"features": folder.require(FEATURES, "01_exploration"),
                                        "reduce": config.reduce},
-            (EMBEDDING, FIT_INDEX, EMBEDDING_INFO), compute)
+            (EMBEDDING, FIT_INDEX, EMBEDDING_INFO)
+            + ((NULL_FEATURES, NULL_EMBEDDING) if config.reduce.null_sample is not None else ()),
+            compute)
     info = json.loads(folder.require(EMBEDDING_INFO, "02_dimensionality_reduction").read_text())
     embedding = reduce.Embedding(
         coords=folder.load_array(EMBEDDING, "02_dimensionality_reduction"),
@@ -254,44 +283,122 @@ class ClusteringOutcome:
     clustering: clustering.Clustering
     warnings: list[str]
     scores: dict[str, Any]
-    baselines: pd.DataFrame
+    comparison: pd.DataFrame
+    """``auto``: every candidate with its scores; otherwise the baselines."""
     figures: dict[str, Figure]
     """The segments in the embedding, and the silhouette plot (when there are 2+ segments)."""
+    verdict: verdict.Verdict | None
+    """``auto`` only: ``clear``/``weak``/``none``, why, and the sentence the report opens with."""
 
 
 def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
-    """Cluster the embedding, score it, compare with the baselines, write ``labels.parquet``."""
+    """Cluster the embedding, score it, write ``labels.parquet``.
+
+    ``cluster.algorithm: auto`` evaluates the candidate set, picks one by the rule of
+    :mod:`seglab.selection` and judges it (:mod:`seglab.verdict`); any other algorithm runs as
+    configured and is compared with the baselines.
+    """
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     matrix = folder.load_array(FEATURES, "01_exploration")
-    chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
     ids = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"),
                           columns=[config.data.id_column])[config.data.id_column]
     truth = known_segments(folder)
     backend = backend_for(config)
-    settings = _cluster_settings(config, chosen, len(coords))
 
-    with folder.timed("cluster"):
-        result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
-    found = clustering.density_warnings(result)
+    judged = None
+    if config.cluster.algorithm == "auto":
+        result, baselines, judged = _select_clustering(folder, config, coords, matrix, backend)
+        found = [] if judged.level == "clear" else [f"verdict {judged.level}: {judged.sentence}"]
+    else:
+        chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
+        settings = _cluster_settings(config, chosen, len(coords))
+        with folder.timed("cluster"):
+            result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
+        found = clustering.density_warnings(result)
+        baselines = compare_baselines(coords, result, config, backend, settings, truth)
+        folder.record_metrics(verdict=None, selected=None, n_candidates=None)
     for message in found:
         warnings.warn(message, stacklevel=2)
     with folder.timed("metrics"):
         scores = metrics.score(coords, matrix, result.labels, backend, config.metrics,
                                truth=truth, seed=config.seed)
-    baselines = compare_baselines(coords, result, config, backend, settings, truth)
 
     labels = pd.DataFrame({config.data.id_column: ids, "cluster": result.labels})
     labels.to_parquet(folder.labels, index=False)
     folder.write_json(folder.artifact(BASELINES), {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
     _update_manifest(folder, warnings=found)
-    figures = _cluster_figures(folder, config, coords, result.labels, scores, backend)
-    return ClusteringOutcome(result, found, scores, baselines, figures)
+    figures = _cluster_figures(folder, config, result, coords, scores, backend)
+    return ClusteringOutcome(result, found, scores, baselines, figures, judged)
 
 
-def _cluster_figures(folder: RunFolder, config: Config, coords: np.ndarray, labels: np.ndarray,
-                     scores: dict[str, Any], backend: Backend) -> dict[str, Figure]:
-    title = f"{config.cluster.algorithm.upper()} segments in the embedding"
+def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, matrix: np.ndarray,
+                       backend: Backend,
+                       ) -> tuple[clustering.Clustering, pd.DataFrame, verdict.Verdict]:
+    """Model selection on a sample of the embedding, labels for every row, the verdict.
+
+    Writes ``candidates.parquet`` (every candidate with its scores), ``selection.json`` (the
+    choice, the rule's branch and the verdict) and ``stability.json``; records ``verdict``,
+    ``selected``, ``n_candidates``, ``stability_ari`` and the chosen DBSCAN's eps/min_samples.
+    Returns the clustering, the candidate table and the verdict.
+    """
+    fit_index = folder.load_array(FIT_INDEX, "02_dimensionality_reduction")
+    rng = np.random.default_rng(config.seed)
+    pool = fit_index if len(fit_index) >= min(config.cluster.select_sample, len(coords)) \
+        else np.arange(len(coords))
+    sample = (np.sort(rng.choice(pool, size=config.cluster.select_sample, replace=False))
+              if len(pool) > config.cluster.select_sample else np.sort(pool))
+    settings = selection.SearchSettings(
+        min_samples=config.cluster.min_samples or eps.default_min_samples(config.reduce, len(sample)),
+        min_cluster_size=config.cluster.min_cluster_size or max(10, len(sample) // 200),
+        draws=config.cluster.selection_draws, seed=config.seed, quantiles=config.eps.quantiles)
+    start = time.perf_counter()
+    with folder.timed("cluster"):
+        chosen_set = selection.select(coords[sample], matrix[sample], backend, settings)
+        labels = selection.extend_labels(coords, sample, chosen_set.chosen.candidate.labels, backend)
+    null = None
+    if config.reduce.null_sample is not None:
+        with folder.timed("null"):
+            null = verdict.null_reference(
+                folder.load_array(NULL_FEATURES, "02_dimensionality_reduction"),
+                folder.load_array(NULL_EMBEDDING, "02_dimensionality_reduction"), backend,
+                settings)
+    judged = verdict.judge(chosen_set.chosen, null,
+                           verdict.restated_columns(labels, categorical_codes(folder)))
+    chosen = chosen_set.chosen
+    table = chosen_set.table()
+    table.to_parquet(folder.artifact(CANDIDATES), index=False)
+    folder.write_json(folder.artifact(SELECTION), {
+        "selected": selection.describe(chosen), "rule": chosen_set.reason,
+        "sample_size": len(sample), "verdict": judged.to_dict(),
+    })
+    draws = chosen.stability_draws
+    folder.write_json(folder.artifact(STABILITY), {
+        "algorithm": chosen.candidate.algorithm, "source": "model selection",
+        "mean": chosen.stability, "low": min(draws, default=None), "high": max(draws, default=None),
+        "scores": list(draws), "draws": len(draws),
+        "sample_size": max(2, int(selection.DRAW_FRACTION * len(sample))),
+    })
+    params = chosen.candidate.params
+    folder.record_metrics(
+        verdict=judged.level, selected=selection.describe(chosen), n_candidates=len(table),
+        stability_ari=chosen.stability, min_samples=params.get("min_samples"),
+        eps=params.get("eps"),
+    )
+    result = clustering.Clustering(algorithm=chosen.candidate.algorithm,
+                                   labels=clustering.relabel_by_size(labels), core_mask=None,
+                                   params=params, seconds=time.perf_counter() - start)
+    shown = table[["candidate", "n_clusters", "noise_fraction", "largest_fraction",
+                   "coverage_silhouette", "silhouette_features", "dbcv", "stability",
+                   "admissible", "chosen"]]
+    return result, shown, judged
+
+
+def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
+                     coords: np.ndarray, scores: dict[str, Any],
+                     backend: Backend) -> dict[str, Figure]:
+    labels = result.labels
+    title = f"{result.algorithm.upper()} segments in the embedding"
     figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
                                                           seed=config.seed)}
     values, value_labels = metrics.silhouette_values(
@@ -367,6 +474,11 @@ def assess_stability(folder: RunFolder, config: Config) -> stability.Stability |
     Writes ``stability.json`` (``{"skipped": true}`` when ``report.stability_draws`` is 0) and
     records ``stability_ari`` (the mean over draws) in ``metrics.json``.
     """
+    if config.cluster.algorithm == "auto":  # measured per candidate by the model selection
+        measured = folder.read_json(folder.artifact(STABILITY))
+        return stability.Stability(measured["mean"], measured["low"], measured["high"],
+                                   tuple(measured["scores"]), measured["sample_size"]) \
+            if measured.get("mean") is not None else None
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
     labels = run_labels(folder)
@@ -432,6 +544,17 @@ def known_segments(folder: RunFolder) -> np.ndarray | None:
     """Ground-truth segments saved by 01, or ``None`` when the table has no label column."""
     customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
     return customers["truth"].to_numpy() if "truth" in customers else None
+
+
+def categorical_codes(folder: RunFolder) -> dict[str, np.ndarray]:
+    """Each categorical input column as level codes (from its one-hot columns saved by 01)."""
+    mapping = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text()).get(
+        "categorical", {})
+    columns = [column for onehots in mapping.values() for column in onehots]
+    if not columns:
+        return {}
+    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"), columns=columns)
+    return {name: table[onehots].to_numpy().argmax(axis=1) for name, onehots in mapping.items()}
 
 
 def run_labels(folder: RunFolder) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from seglab.density import DensityTree, Selection
 from seglab.errors import SeglabError
 
 BackendName = Literal["auto", "cpu", "gpu"]
@@ -55,8 +56,13 @@ class Backend(Protocol):
         """Exact DBSCAN; ``(labels int64 with -1 = noise, core_mask bool)``.
         ``min_samples`` counts the point itself."""
 
-    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int) -> Any:
-        """HDBSCAN labels (-1 = noise)."""
+    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int,
+                selection: Selection = "eom") -> Any:
+        """HDBSCAN labels (-1 = noise) with excess-of-mass or leaf cluster selection."""
+
+    def density_tree(self, X: Any, *, min_samples: int) -> DensityTree:
+        """The density hierarchy of ``X`` at ``min_samples``: DBSCAN at any eps and HDBSCAN
+        selections without refitting where the backend can (:mod:`seglab.density`)."""
 
     def kmeans(self, X: Any, *, n_clusters: int, seed: int) -> Any:
         """KMeans labels."""

@@ -28,6 +28,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from seglab.data import read_table
+from seglab.density import Selection, SpanningTree
 from seglab.progress import bar_options
 
 DBSCAN_PACKAGE_DIMS = (2, 20)
@@ -145,11 +146,16 @@ class CpuBackend:
         core_mask[model.core_sample_indices_] = True
         return model.labels_.astype(np.int64), core_mask
 
-    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int) -> np.ndarray:
+    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int,
+                selection: Selection = "eom") -> np.ndarray:
         """scikit-learn's HDBSCAN (single-threaded tree; keep it to samples on large data)."""
         model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, n_jobs=-1,
-                        copy=True)
+                        cluster_selection_method=selection, copy=True)
         return model.fit_predict(self.asarray(X)).astype(np.int64)
+
+    def density_tree(self, X: Any, *, min_samples: int) -> SpanningTree:
+        """One fast-hdbscan spanning tree: every DBSCAN eps and HDBSCAN selection from it."""
+        return SpanningTree(self.asarray(X), min_samples)
 
     def kmeans(self, X: Any, *, n_clusters: int, seed: int) -> np.ndarray:
         """KMeans with k-means++ and 10 restarts."""

@@ -28,6 +28,7 @@ from typing import Any
 import cupy as cp
 import numpy as np
 
+from seglab.density import RefitTree, Selection
 from seglab.errors import SeglabError
 
 EXACT_KNN_ROWS = 50_000
@@ -227,7 +228,8 @@ class GpuBackend:
                               "use --backend cpu")
         return budget
 
-    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int) -> Any:
+    def hdbscan(self, X: Any, *, min_cluster_size: int, min_samples: int,
+                selection: Selection = "eom") -> Any:
         """cuML HDBSCAN labels (-1 = noise); nn-descent kNN above :data:`EXACT_KNN_ROWS`.
 
         ``min_samples`` counts the point itself, as on the CPU (scikit-learn); cuML's core
@@ -250,8 +252,12 @@ class GpuBackend:
             build = {"build_algo": "nn_descent",
                      "build_kwds": _nn_descent_build_kwds(others, n_clusters)}
         model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=others,
-                        output_type="cupy", **build)
+                        cluster_selection_method=selection, output_type="cupy", **build)
         return cp.asarray(model.fit_predict(X)).astype(cp.int64, copy=False)
+
+    def density_tree(self, X: Any, *, min_samples: int) -> RefitTree:
+        """cuML has no reusable tree: each DBSCAN eps and HDBSCAN selection is its own fit."""
+        return RefitTree(self, X, min_samples)
 
     def kmeans(self, X: Any, *, n_clusters: int, seed: int) -> Any:
         """cuML KMeans (k-means|| initialisation) labels."""

@@ -1,0 +1,397 @@
+"""Model selection: many candidate clusterings of the embedding, scored without labels, one rule.
+
+Candidates (on a sample of at most ``cluster.select_sample`` embedded rows):
+
+- **DBSCAN** at five eps around the knee of each k-distance curve (curve positions knee - 0.06
+  to knee + 0.06) for three ``min_samples`` (half, once and twice the default), all cut from one
+  density tree per ``min_samples`` (:mod:`seglab.density`);
+- **HDBSCAN** with excess-of-mass and leaf selection on the same trees;
+- **partition models**: a Gaussian mixture with k by BIC and KMeans with k by silhouette, both
+  k in 2-10.
+
+Scores (one row sample for all candidates, noise excluded where it is not a cluster):
+``silhouette`` in the embedding and ``silhouette_features`` in the feature space, ``dbcv``
+(density-based validity, Moulavi et al. 2014, hdbscan's implementation), ``stability`` (mean
+ARI between the candidate and the same settings refitted on subsamples of 80 %, density matched
+as in :mod:`seglab.stability`), ``noise_fraction`` and ``largest_fraction``.
+
+The rule (:func:`choose`): a candidate is *admissible* with at least 2 segments, at most
+:data:`MAX_NOISE` noise, no segment above :data:`MAX_LARGEST` and stability of at least
+:data:`MIN_STABILITY`. Candidates are ranked by ``coverage_silhouette``: the embedding silhouette
+times the share of customers in a segment (noise counts as 0, so shedding customers into noise
+is no free pass).
+
+1. The *default* is DBSCAN at the knee for the default ``min_samples`` (the classic UMAP +
+   k-distance knee pipeline). If it is admissible, it stays unless another admissible density
+   candidate scores at least :data:`CLEAR_MARGIN` higher, which then wins.
+2. Otherwise the best admissible density candidate wins.
+3. When no density candidate is admissible, the best admissible partition model is shown (density
+   found no groups; the verdict says so); when none is admissible at all, the best-scoring
+   candidate with 2+ segments is shown, and the verdict says that too.
+
+Why the default comes first: on labelled tables the score separates good from bad candidates
+but not the best from the nearly best (differences of 0.01 are sample noise), and the knee is
+a strong default (docs/choosing_eps_and_min_samples.md has the measurements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_samples
+
+from seglab import eps as eps_search
+from seglab.backend import Backend
+from seglab.cluster import relabel_by_size
+from seglab.density import DensityTree
+from seglab.metrics import cluster_shape
+from seglab.stability import density_matched
+
+MAX_NOISE = 0.35
+MAX_LARGEST = 0.8
+MIN_STABILITY = 0.6
+CLEAR_MARGIN = 0.05
+"""A candidate replaces the default knee DBSCAN only with a coverage silhouette this much higher."""
+KNEE_OFFSETS = (-0.06, -0.03, 0.0, 0.03, 0.06)
+"""DBSCAN eps at these k-distance curve positions relative to the knee ..."""
+MAX_EPS_RATIO = 1.25
+"""... up to this multiple of the knee's eps (past it the curve is the outliers' steep tail,
+where a cut merges whole segments)."""
+PARTITION_K = range(2, 11)
+SCORE_SAMPLE = 3_000
+"""Rows for the silhouettes (one n x n distance matrix per space)."""
+PARTITION_SCAN_SAMPLE = 3_000
+"""Rows on which the partition models' k is chosen (BIC, silhouette)."""
+DBCV_SAMPLE = 600
+"""Rows for DBCV (an n x n distance matrix)."""
+DRAW_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One clustering of the selection sample."""
+
+    algorithm: str
+    """``dbscan``, ``hdbscan``, ``gmm`` or ``kmeans``."""
+    params: dict[str, Any]
+    labels: np.ndarray
+    refit: Callable[[np.ndarray, int], np.ndarray] = field(repr=False)
+    """``refit(rows, draw)``: the same settings on a subsample of the selection sample."""
+    default: bool = False
+    """The knee DBSCAN at the default ``min_samples`` (the rule's starting point)."""
+
+    @property
+    def family(self) -> str:
+        return "density" if self.algorithm in ("dbscan", "hdbscan") else "partition"
+
+    @property
+    def name(self) -> str:
+        shown = ", ".join(f"{key}={_short(value)}" for key, value in self.params.items())
+        return f"{self.algorithm} ({shown})"
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate and its label-free scores."""
+
+    candidate: Candidate
+    n_clusters: int
+    noise_fraction: float
+    largest_fraction: float
+    silhouette: float | None
+    silhouette_features: float | None
+    dbcv: float | None
+    stability_draws: tuple[float, ...]
+    """ARI of each subsample refit with the candidate (empty with fewer than 2 segments)."""
+
+    @property
+    def stability(self) -> float | None:
+        """Mean ARI over the subsample refits."""
+        return float(np.mean(self.stability_draws)) if self.stability_draws else None
+
+    @property
+    def coverage_silhouette(self) -> float:
+        """Embedding silhouette with noise counted as 0 (noise is not a free pass)."""
+        return (self.silhouette or 0.0) * (1.0 - self.noise_fraction)
+
+    @property
+    def admissible(self) -> bool:
+        return (self.n_clusters >= 2 and self.noise_fraction <= MAX_NOISE
+                and self.largest_fraction <= MAX_LARGEST
+                and (self.stability or 0.0) >= MIN_STABILITY)
+
+    def row(self) -> dict[str, Any]:
+        """One row of ``candidates.parquet``."""
+        return {"candidate": self.candidate.name, "algorithm": self.candidate.algorithm,
+                "family": self.candidate.family, "params": _params_text(self.candidate.params),
+                "n_clusters": self.n_clusters, "noise_fraction": self.noise_fraction,
+                "largest_fraction": self.largest_fraction, "silhouette": self.silhouette,
+                "silhouette_features": self.silhouette_features, "dbcv": self.dbcv,
+                "stability": self.stability, "coverage_silhouette": self.coverage_silhouette,
+                "admissible": self.admissible}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Every scored candidate and the one the rule chose."""
+
+    scored: list[Scored]
+    chosen: Scored
+    reason: str
+    """Which branch of the rule chose it, in words."""
+
+    def table(self) -> pd.DataFrame:
+        frame = pd.DataFrame([item.row() for item in self.scored])
+        frame["chosen"] = [item is self.chosen for item in self.scored]
+        return frame
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """What the candidate search needs besides the points."""
+
+    min_samples: int
+    """The default ``min_samples`` for the selection sample (the middle of three)."""
+    min_cluster_size: int
+    draws: int
+    seed: int
+    quantiles: int = 1000
+
+
+def candidates(coords: np.ndarray, backend: Backend, settings: SearchSettings) -> list[Candidate]:
+    """Every candidate clustering of ``coords`` (the selection sample of the embedding)."""
+    n_rows, dims = coords.shape
+    trees = _SubsampleTrees(coords, backend)
+    found: list[Candidate] = []
+    for min_samples in _min_samples_grid(settings.min_samples, n_rows):
+        tree = backend.density_tree(coords, min_samples=min_samples)
+        for offset, eps in _knee_eps(tree.core_distances, settings.quantiles):
+            found.append(Candidate("dbscan", {"eps": eps, "min_samples": min_samples},
+                                   relabel_by_size(tree.dbscan(eps)),
+                                   _dbscan_refit(trees, eps, min_samples, dims),
+                                   default=offset == 0.0 and min_samples == settings.min_samples))
+        for selection in ("eom", "leaf"):
+            params = {"min_samples": min_samples, "min_cluster_size": settings.min_cluster_size,
+                      "selection": selection}
+            found.append(Candidate("hdbscan", params,
+                                   relabel_by_size(tree.hdbscan(settings.min_cluster_size,
+                                                                selection)),
+                                   _hdbscan_refit(trees, params)))
+    found.extend(_partitions(coords, backend, settings.seed))
+    return found
+
+
+def score_all(found: list[Candidate], coords: np.ndarray, features: np.ndarray,
+              backend: Backend, settings: SearchSettings) -> list[Scored]:
+    """Score every candidate on shared row samples (silhouettes, DBCV, stability).
+
+    The silhouettes of all candidates share one distance matrix per space (the score sample's);
+    the stability refits share one density tree per subsample and ``min_samples``.
+    """
+    rng = np.random.default_rng(settings.seed)
+    n_rows = len(coords)
+    score_rows = _sample(n_rows, SCORE_SAMPLE, rng)
+    dbcv_rows = _sample(n_rows, DBCV_SAMPLE, rng)
+    draws = [_sample(n_rows, max(2, int(DRAW_FRACTION * n_rows)), rng)
+             for _ in range(settings.draws)]
+    distances = {space: pairwise_distances(np.asarray(points[score_rows], dtype=np.float32))
+                 for space, points in (("embedding", coords), ("features", features))}
+    scored = []
+    for candidate in found:
+        labels = candidate.labels
+        shape = cluster_shape(labels)
+        scored.append(Scored(
+            candidate=candidate,
+            n_clusters=shape["n_clusters"],
+            noise_fraction=shape["noise_fraction"],
+            largest_fraction=shape["largest_cluster_fraction"],
+            silhouette=_silhouette(distances["embedding"], labels[score_rows]),
+            silhouette_features=_silhouette(distances["features"], labels[score_rows]),
+            dbcv=_dbcv(coords[dbcv_rows], labels[dbcv_rows]),
+            stability_draws=_stability(candidate, draws) if shape["n_clusters"] >= 2 else (),
+        ))
+    return scored
+
+
+def choose(scored: list[Scored]) -> Selection:
+    """Apply the rule of this module's docstring."""
+    def best(items: list[Scored]) -> Scored:
+        return max(items, key=lambda item: (round(item.coverage_silhouette, 6),
+                                            -item.noise_fraction))
+
+    density = [item for item in scored if item.candidate.family == "density" and item.admissible]
+    default = next((item for item in density if item.candidate.default), None)
+    if default is not None:
+        challenger = best(density)
+        if challenger.coverage_silhouette >= default.coverage_silhouette + CLEAR_MARGIN:
+            return Selection(scored, challenger, "a density clustering clearly better than the "
+                                                 "knee DBSCAN")
+        return Selection(scored, default, "the knee DBSCAN (no candidate clearly better)")
+    if density:
+        return Selection(scored, best(density), "the best admissible density clustering (the "
+                                                "knee DBSCAN is not admissible)")
+    partition = [item for item in scored if item.admissible]
+    if partition:
+        return Selection(scored, best(partition),
+                         "no admissible density clustering; the best admissible partition")
+    shown = [item for item in scored if item.n_clusters >= 2] or scored
+    return Selection(scored, best(shown), "no admissible candidate; the best-scoring one")
+
+
+def select(coords: np.ndarray, features: np.ndarray, backend: Backend,
+           settings: SearchSettings) -> Selection:
+    """Candidates, scores and the rule's choice for one sample of the embedding."""
+    found = candidates(coords, backend, settings)
+    return choose(score_all(found, coords, features, backend, settings))
+
+
+def extend_labels(coords: np.ndarray, sample_rows: np.ndarray, sample_labels: np.ndarray,
+                  backend: Backend, neighbours: int = 10) -> np.ndarray:
+    """Labels for every row: the sample's own, the others by a vote of their nearest sample rows
+    in the embedding (noise is a vote too), as the embedding placed them among fitted rows."""
+    labels = np.full(len(coords), -1, dtype=np.int64)
+    labels[sample_rows] = sample_labels
+    rest = np.setdiff1d(np.arange(len(coords)), sample_rows, assume_unique=True)
+    if not len(rest):
+        return labels
+    k = min(neighbours, len(sample_rows))
+    _, nearest = backend.kneighbors(backend.asarray(coords[sample_rows]), k,
+                                    query=backend.asarray(coords[rest]))
+    votes = sample_labels[backend.to_numpy(nearest)] + 1
+    counts = np.zeros((len(rest), int(sample_labels.max(initial=-1)) + 2), dtype=np.int32)
+    np.add.at(counts, (np.repeat(np.arange(len(rest)), k), votes.ravel()), 1)
+    labels[rest] = counts.argmax(axis=1) - 1
+    return labels
+
+
+def describe(item: Scored) -> str:
+    """The chosen candidate as the short ``selected`` string of ``metrics.json``."""
+    return f"{item.candidate.algorithm} {_params_text(item.candidate.params)}"
+
+
+def _min_samples_grid(default: int, n_rows: int) -> list[int]:
+    ceiling = max(2, n_rows // 10)
+    return sorted({min(ceiling, max(2, value)) for value in (default // 2, default, 2 * default)})
+
+
+def _knee_eps(core_distances: np.ndarray, quantiles: int) -> list[tuple[float, float]]:
+    """``(offset, eps)`` at the curve positions around the knee (distinct, positive eps)."""
+    ordered = np.sort(core_distances)
+    _, positions, at = eps_search.knee(ordered, quantiles, 0.0)
+    knee_eps = float(np.quantile(ordered, positions[at]))
+    values: dict[float, float] = {}
+    for offset in sorted(KNEE_OFFSETS, key=abs):  # the knee itself keeps its eps
+        radius = float(np.quantile(ordered, float(np.clip(positions[at] + offset, 0.0, 1.0))))
+        if 0 < radius <= MAX_EPS_RATIO * knee_eps:
+            values.setdefault(radius, offset)
+    return sorted((offset, radius) for radius, offset in values.items())
+
+
+class _SubsampleTrees:
+    """Density trees of subsamples, one per draw and ``min_samples``, shared by the refits."""
+
+    def __init__(self, coords: np.ndarray, backend: Backend) -> None:
+        self.coords, self.backend = coords, backend
+        self._trees: dict[tuple[int, int], DensityTree] = {}
+
+    def get(self, rows: np.ndarray, draw: int, min_samples: int) -> DensityTree:
+        key = (draw, min_samples)
+        if key not in self._trees:
+            self._trees[key] = self.backend.density_tree(self.coords[rows], min_samples=min_samples)
+        return self._trees[key]
+
+
+def _dbscan_refit(trees: _SubsampleTrees, eps: float, min_samples: int,
+                  dims: int) -> Callable[[np.ndarray, int], np.ndarray]:
+    def refit(rows: np.ndarray, draw: int) -> np.ndarray:
+        radius, kept = density_matched(eps, min_samples, len(rows) / len(trees.coords), dims)
+        return trees.get(rows, draw, kept).dbscan(radius)
+    return refit
+
+
+def _hdbscan_refit(trees: _SubsampleTrees,
+                   params: dict[str, Any]) -> Callable[[np.ndarray, int], np.ndarray]:
+    def refit(rows: np.ndarray, draw: int) -> np.ndarray:
+        fraction = len(rows) / len(trees.coords)
+        kept = max(2, round((params["min_samples"] - 1) * fraction) + 1)
+        size = max(2, round(params["min_cluster_size"] * fraction))
+        return trees.get(rows, draw, kept).hdbscan(size, params["selection"])
+    return refit
+
+
+def _partitions(coords: np.ndarray, backend: Backend, seed: int) -> list[Candidate]:
+    """A Gaussian mixture with k by BIC and KMeans with k by silhouette (k in 2-10)."""
+    from sklearn.mixture import GaussianMixture
+
+    host = backend.to_numpy(coords).astype(np.float64)
+    ks = [k for k in PARTITION_K if k < len(host) // 5]
+    if not ks:
+        return []
+    scan_rows = _sample(len(host), PARTITION_SCAN_SAMPLE, np.random.default_rng(seed))
+    scan = host[scan_rows]
+    bic = {k: GaussianMixture(k, random_state=seed).fit(scan).bic(scan) for k in ks}
+    gmm_k = min(bic, key=bic.__getitem__)
+    distances = pairwise_distances(scan.astype(np.float32))
+    silhouettes = {k: _silhouette(distances, backend.to_numpy(
+        backend.kmeans(scan, n_clusters=k, seed=seed))) or -1.0 for k in ks}
+    kmeans_k = max(silhouettes, key=silhouettes.__getitem__)
+    kmeans_labels = backend.to_numpy(backend.kmeans(coords, n_clusters=kmeans_k, seed=seed))
+
+    def refit(algorithm: str, k: int) -> Callable[[np.ndarray, int], np.ndarray]:
+        def run(rows: np.ndarray, draw: int) -> np.ndarray:
+            method = backend.kmeans if algorithm == "kmeans" else backend.gaussian_mixture
+            size_key = "n_clusters" if algorithm == "kmeans" else "n_components"
+            return backend.to_numpy(method(coords[rows], **{size_key: k}, seed=seed + draw + 1))
+        return run
+
+    gmm_labels = backend.to_numpy(backend.gaussian_mixture(coords, n_components=gmm_k, seed=seed))
+    return [Candidate("gmm", {"k": gmm_k, "by": "bic"}, relabel_by_size(gmm_labels),
+                      refit("gmm", gmm_k)),
+            Candidate("kmeans", {"k": kmeans_k, "by": "silhouette"}, relabel_by_size(kmeans_labels),
+                      refit("kmeans", kmeans_k))]
+
+
+def _stability(candidate: Candidate, draws: list[np.ndarray]) -> tuple[float, ...]:
+    return tuple(float(adjusted_rand_score(candidate.labels[rows], candidate.refit(rows, draw)))
+                 for draw, rows in enumerate(draws))
+
+
+def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float | None:
+    """Mean silhouette of the clustered rows from a precomputed distance matrix (noise left out)."""
+    clustered = np.flatnonzero(labels >= 0)
+    n_clusters = len(np.unique(labels[clustered]))
+    if n_clusters < 2 or n_clusters >= len(clustered):
+        return None
+    within = distances[np.ix_(clustered, clustered)]
+    return float(np.mean(silhouette_samples(within, labels[clustered], metric="precomputed")))
+
+
+def _dbcv(points: np.ndarray, labels: np.ndarray) -> float | None:
+    """hdbscan's DBCV; noise lowers it (each cluster weighs by its share of all points)."""
+    from hdbscan.validity import validity_index
+
+    clustered = labels[labels >= 0]
+    if len(np.unique(clustered)) < 2 or np.bincount(clustered).min() < 2:
+        return None
+    with np.errstate(all="ignore"):
+        value = validity_index(np.asarray(points, dtype=np.float64), labels)
+    return float(value) if np.isfinite(value) else None
+
+
+def _sample(n_rows: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    if n_rows <= size:
+        return np.arange(n_rows)
+    return np.sort(rng.choice(n_rows, size=size, replace=False))
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return " ".join(f"{key}={_short(value)}" for key, value in params.items())
+
