@@ -9,11 +9,13 @@
 # %% [markdown]
 # # 04 · Clustering and baselines
 #
-# DBSCAN on the embedding with the eps from 03, scored with noise excluded (silhouette with a
-# bootstrap interval, in the embedding and in the feature space; Davies-Bouldin;
-# Calinski-Harabasz; ARI/AMI when ground truth exists). KMeans, a Gaussian mixture and HDBSCAN
-# run on the same rows as baselines. Noise fraction and the largest segment's share always
-# stand beside the scores: a high silhouette with half the customers in noise is not a win.
+# DBSCAN on the embedding with this notebook's `cluster.eps` when set, else the knee 03 found
+# (for the same `min_samples`: after changing it here, re-run 03 first or set `eps`), scored
+# with noise excluded (silhouette with a bootstrap interval, in the embedding and in the
+# feature space; Davies-Bouldin; Calinski-Harabasz; ARI/AMI when ground truth exists). KMeans,
+# a Gaussian mixture and HDBSCAN run on the same rows as baselines. Noise fraction and the
+# largest segment's share always stand beside the scores: a high silhouette with half the
+# customers in noise is not a win.
 
 # %% tags=["parameters"]
 run_dir = "runs/interactive"  # run folder shared by notebooks 00-05
@@ -29,6 +31,8 @@ folder, config = stages.open_run(run_dir, cluster=cluster, metrics=metrics)
 outcome = stages.cluster_customers(folder, config)
 
 # %%
+used = outcome.settings
+print(f"eps {used['eps']} (from {used['source']}), min_samples {used['min_samples']}")
 for warning in outcome.warnings:
     print("WARNING:", warning)
 pd.Series(outcome.scores, name="value").to_frame()

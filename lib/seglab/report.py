@@ -18,7 +18,7 @@ from matplotlib.colors import to_hex
 
 from seglab import profiles
 from seglab.runfolder import RunFolder
-from seglab.stages import BASELINES, EPS, PROFILE_TABLE, STABILITY, run_labels
+from seglab.stages import BASELINES, CLUSTER_SETTINGS, PROFILE_TABLE, STABILITY, run_labels
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"
@@ -61,7 +61,7 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "headline": headline(metrics),
         "cards": _cards(folder, top=report.get("top_features", 5)),
         "stability": folder.read_json(folder.artifact(STABILITY)),
-        "eps": folder.read_json(folder.artifact(EPS)),
+        "eps": folder.read_json(folder.artifact(CLUSTER_SETTINGS)),
         "baselines": folder.read_json(folder.artifact(BASELINES)).get("rows", []),
         "params_yaml": yaml.safe_dump(params, sort_keys=False),
         "algorithm": (params.get("cluster") or {}).get("algorithm", "dbscan"),

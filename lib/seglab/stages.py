@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ from sklearn.metrics import adjusted_rand_score
 from seglab import cache, data, environment, eps, features, metrics, plots, profiles, reduce, stability
 from seglab import cluster as clustering
 from seglab.backend import Backend, get_backend
-from seglab.config import Config, load_config, save_config
+from seglab.backend import resolve as resolve_backend
+from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.runfolder import RunFolder
@@ -44,19 +45,38 @@ KNEE = "k_distance.json"
 EPS = "eps.json"
 BASELINES = "baselines.json"
 STABILITY = "stability.json"
+BASE_PARAMS = "base_params.yaml"
+CLUSTER_SETTINGS = "cluster_settings.json"
+"""What 04 clustered with: eps, min_samples and their sources (03 writes only the curve's knee)."""
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
-    """The run folder and its effective config, with a notebook's parameters applied.
+    """The run folder and the config for one notebook execution, with its parameters applied.
 
-    The config comes from ``run_dir/params.yaml`` when an earlier stage (or the runner) wrote
-    one, else from ``params/default.yaml``; ``sections`` (a notebook's papermill parameters, e.g.
-    ``reduce={"n_neighbors": 15}``) override it, and the result is saved back so later stages
-    see the same values.
+    ``sections`` are the notebook's papermill parameters (e.g. ``reduce={"n_neighbors": 15}``):
+    each overrides its section of the folder's *base* config (``artifacts/base_params.yaml``:
+    what the runner wrote, else ``params/default.yaml``) for this execution only, so resetting a
+    cell to ``{}`` restores the base values; the other sections are what the folder's
+    ``params.yaml`` says (what the earlier stages used). ``params.yaml`` is then rewritten with
+    the sections this execution used, so the folder says what each stage ran with. ``backend:
+    auto`` is resolved here once (recorded in ``params.yaml``, the manifest and the metrics), so
+    interactive runs and ``seglab run`` share stage-cache entries.
     """
     folder = RunFolder(resolve(run_dir)).create()
-    base = folder.params if folder.params.exists() else resolve(DEFAULT_PARAMS)
-    config = load_config(base, sections=sections)
+    base_path = folder.artifact(BASE_PARAMS)
+    if not base_path.exists():
+        base_path.write_text(folder.params.read_text() if folder.params.exists()
+                             else resolve(DEFAULT_PARAMS).read_text())
+    base = load_config(base_path).to_dict()
+    current = load_config(folder.params).to_dict() if folder.params.exists() else base
+    own = {name: base.get(name) for name in sections}
+    config = validate_config(merge_sections({**current, **own}, sections), str(folder.params))
+    if config.backend == "auto":
+        resolution = resolve_backend(config.backend)
+        config = config.model_copy(update={"backend": resolution.name})
+        _update_manifest(folder, backend={"requested": resolution.requested,
+                                          "name": resolution.name, "reason": resolution.reason})
+    folder.record_metrics(backend=config.backend)
     save_config(config, folder.params)
     return folder, config
 
@@ -207,12 +227,16 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
 class EpsSearch:
     choice: eps.EpsChoice
     eps: float
-    """The eps the clustering uses: ``cluster.eps`` when set by hand, else the knee."""
+    """The knee: notebook 04 clusters with it unless its own ``cluster.eps`` is set."""
     figure: Figure
 
 
 def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
-    """k-distance curve on the embedding, its knee and the band where the knee is stable."""
+    """k-distance curve on the embedding, its knee and the band where the knee is stable.
+
+    The curve's k is ``cluster.min_samples`` (else the default tied to the embedding): the only
+    ``cluster`` key this stage reads. Notebook 04 decides what it clusters with.
+    """
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
 
@@ -227,25 +251,20 @@ def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
     knee = json.loads(folder.require(KNEE, "03_eps_search").read_text())
     choice = eps.EpsChoice(**{**knee, "curve": np.asarray(knee["curve"]),
                               "positions": np.asarray(knee["positions"])})
-    chosen = config.cluster.eps or choice.eps
     folder.write_json(
         folder.artifact(EPS),
         {
-            "eps": chosen,
             "knee_eps": choice.eps,
             "eps_low": choice.eps_low,
             "eps_high": choice.eps_high,
             "min_samples": min_samples,
-            "source": "cluster.eps" if config.cluster.eps else "knee",
         },
     )
-    folder.record_metrics(
-        eps=chosen, eps_low=choice.eps_low, eps_high=choice.eps_high, min_samples=min_samples
-    )
-    figure = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=chosen,
+    folder.record_metrics(eps_low=choice.eps_low, eps_high=choice.eps_high)
+    figure = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=choice.eps,
                               eps_low=choice.eps_low, eps_high=choice.eps_high,
                               knee_position=choice.knee_position)
-    return EpsSearch(choice, chosen, folder.save_figure(figure, "k_distance"))
+    return EpsSearch(choice, choice.eps, folder.save_figure(figure, "k_distance"))
 
 
 # -- 04 clustering --------------------------------------------------------------------------
@@ -257,18 +276,23 @@ class ClusteringOutcome:
     baselines: pd.DataFrame
     figures: dict[str, Figure]
     """The segments in the embedding, and the silhouette plot (when there are 2+ segments)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The eps and min_samples used and where each came from (:func:`decide_density`)."""
 
 
 def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     """Cluster the embedding, score it, compare with the baselines, write ``labels.parquet``."""
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     matrix = folder.load_array(FEATURES, "01_exploration")
-    chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
     ids = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"),
                           columns=[config.data.id_column])[config.data.id_column]
     truth = known_segments(folder)
     backend = backend_for(config)
-    settings = _cluster_settings(config, chosen, len(coords))
+    density = decide_density(folder, config, len(coords))
+    folder.write_json(folder.artifact(CLUSTER_SETTINGS), density)
+    folder.record_metrics(eps=density["eps"], eps_low=density["eps_low"],
+                          eps_high=density["eps_high"], min_samples=density["min_samples"])
+    settings = _cluster_settings(config, density, len(coords))
 
     with folder.timed("cluster"):
         result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
@@ -286,7 +310,7 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     folder.record_metrics(**scores)
     _update_manifest(folder, warnings=found)
     figures = _cluster_figures(folder, config, coords, result.labels, scores, backend)
-    return ClusteringOutcome(result, found, scores, baselines, figures)
+    return ClusteringOutcome(result, found, scores, baselines, figures, density)
 
 
 def _cluster_figures(folder: RunFolder, config: Config, coords: np.ndarray, labels: np.ndarray,
@@ -300,6 +324,34 @@ def _cluster_figures(folder: RunFolder, config: Config, coords: np.ndarray, labe
     if len(values):
         figures["silhouette"] = plots.silhouette(values, value_labels, mean=scores["silhouette"])
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
+
+
+def decide_density(folder: RunFolder, config: Config, n_rows: int) -> dict[str, Any]:
+    """Notebook 04's own eps and min_samples, and where each came from.
+
+    ``min_samples`` is ``cluster.min_samples``, else the default tied to the embedding; ``eps``
+    is ``cluster.eps``, else the knee notebook 03 found on its k-distance curve. The knee
+    belongs to the curve's k: when DBSCAN needs it and this ``min_samples`` differs from k, it
+    is an error (re-run 03 with the same ``cluster.min_samples``), never a silent mismatch.
+    """
+    min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, n_rows)
+    curve = folder.read_json(folder.artifact(EPS))
+    runs_dbscan = "dbscan" in (config.cluster.algorithm, *config.cluster.baselines)
+    chosen, source = config.cluster.eps, "cluster.eps"
+    if chosen is None:
+        knee_usable = curve.get("min_samples") == min_samples and "knee_eps" in curve
+        if runs_dbscan and not curve:
+            folder.require(EPS, "03_eps_search")
+        if runs_dbscan and not knee_usable:
+            raise SeglabError(
+                f"04_clustering: min_samples {min_samples} differs from the k-distance curve's "
+                f"k={curve.get('min_samples')}, so its knee is no eps for it: re-run notebook "
+                "03_eps_search with the same cluster.min_samples (same run_dir), or set cluster.eps"
+            )
+        chosen, source = (curve["knee_eps"], "knee") if knee_usable else (None, None)
+    return {"eps": chosen, "min_samples": min_samples, "source": source,
+            "knee_eps": curve.get("knee_eps"), "eps_low": curve.get("eps_low"),
+            "eps_high": curve.get("eps_high"), "curve_min_samples": curve.get("min_samples")}
 
 
 def _cluster_settings(config: Config, chosen: dict[str, Any], n_rows: int) -> dict[str, Any]:
@@ -368,8 +420,8 @@ def assess_stability(folder: RunFolder, config: Config) -> stability.Stability |
     records ``stability_ari`` (the mean over draws) in ``metrics.json``.
     """
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
-    chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
     labels = run_labels(folder)
+    chosen = json.loads(folder.require(CLUSTER_SETTINGS, "04_clustering").read_text())
     if config.report.stability_draws == 0:
         folder.write_json(folder.artifact(STABILITY), {"skipped": True})
         folder.record_metrics(stability_ari=None)
