@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep references lint clean
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep references lint clean notebooks lab
 
 ## help: list the targets
 help:
@@ -60,6 +60,10 @@ bench: $(STAMP)
 ## bench-sweep: 100-trial eps x min_samples sweep on 1M rows, 2 Dask workers, cached vs uncached
 bench-sweep: $(STAMP)
 	$(BIN)/python -m bench.sweep_bench --rows 1000000 --table /tmp/c1m.parquet --out bench/results/sweep_1m.json --summary bench/SWEEP.md
+
+## notebooks: write the paired notebooks/NN_*.ipynb from the .py sources (jupytext; for papermill)
+notebooks: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)
