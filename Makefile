@@ -69,9 +69,10 @@ notebooks: $(STAMP)
 references: $(STAMP)
 	$(BIN)/python tests/make_references.py
 
-## lint: ruff on the package, tests, notebooks and benchmarks
+## lint: ruff on the package, tests, notebooks and benchmarks; lint-imports: the layers (pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks bench
+	$(BIN)/lint-imports --no-cache
 
 ## clean: remove runs, generated data and caches (keeps .venv)
 clean:

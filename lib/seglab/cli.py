@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from seglab import tracking_cli as tracking_commands
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR, resolve
 from seglab.sweep.rule import DEFAULT_RULE
-from seglab.tracking import cli as tracking_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:

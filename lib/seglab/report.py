@@ -17,8 +17,8 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from seglab import profiles
+from seglab.artifacts import BASELINES, CLUSTER_SETTINGS, PROFILE_TABLE, STABILITY, run_labels
 from seglab.runfolder import RunFolder
-from seglab.stages import BASELINES, CLUSTER_SETTINGS, PROFILE_TABLE, STABILITY, run_labels
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"

@@ -26,28 +26,30 @@ from sklearn.metrics import adjusted_rand_score
 
 from seglab import cache, data, environment, eps, features, metrics, plots, profiles, reduce, stability
 from seglab import cluster as clustering
+from seglab.artifacts import (
+    BASE_PARAMS,
+    BASELINES,
+    CLUSTER_SETTINGS,
+    CUSTOMERS,
+    EMBEDDING,
+    EMBEDDING_INFO,
+    EPS,
+    FEATURE_INFO,
+    FEATURES,
+    FIT_INDEX,
+    KNEE,
+    PCA_VARIANCE,
+    PROFILE_TABLE,
+    STABILITY,
+    run_labels,
+)
 from seglab.backend import Backend, get_backend
 from seglab.backend import resolve as resolve_backend
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
+from seglab.report import build_report
 from seglab.runfolder import RunFolder
-
-FEATURES = "features.npy"
-FEATURE_INFO = "features.json"
-CUSTOMERS = "customers.parquet"
-PROFILE_TABLE = "profile_table.parquet"
-PCA_VARIANCE = "pca_variance.parquet"
-EMBEDDING = "embedding.npy"
-EMBEDDING_INFO = "embedding.json"
-FIT_INDEX = "embedding_fit_index.npy"
-KNEE = "k_distance.json"
-EPS = "eps.json"
-BASELINES = "baselines.json"
-STABILITY = "stability.json"
-BASE_PARAMS = "base_params.yaml"
-CLUSTER_SETTINGS = "cluster_settings.json"
-"""What 04 clustered with: eps, min_samples and their sources (03 writes only the curve's knee)."""
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
@@ -456,8 +458,6 @@ class Reporting:
 
 def write_report(folder: RunFolder, config: Config) -> Reporting:
     """Segment sizes and profiles, stability across subsamples, and ``report.html``."""
-    from seglab.report import build_report  # the report reads this module's artifact names
-
     labels = run_labels(folder)
     sizes = profiles.segment_sizes(labels)
     gaps = segment_profiles(folder, labels)
@@ -484,16 +484,6 @@ def known_segments(folder: RunFolder) -> np.ndarray | None:
     """Ground-truth segments saved by 01, or ``None`` when the table has no label column."""
     customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
     return customers["truth"].to_numpy() if "truth" in customers else None
-
-
-def run_labels(folder: RunFolder) -> np.ndarray:
-    """The run's cluster labels (-1 = noise) from ``labels.parquet``, written by 04."""
-    if not folder.labels.exists():
-        raise SeglabError(
-            f"{folder.labels} not found: run notebook 04_clustering first (same run_dir), "
-            "or `seglab run`"
-        )
-    return pd.read_parquet(folder.labels, columns=["cluster"])["cluster"].to_numpy()
 
 
 def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:

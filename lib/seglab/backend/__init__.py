@@ -29,7 +29,7 @@ class Backend(Protocol):
 
     def read_table(self, path: str, columns: list[str] | None = None) -> Any:
         """Decode a CSV/Parquet table into a pandas frame (same errors as
-        :func:`seglab.data.read_table`)."""
+        :func:`seglab.tables.read_table`)."""
 
     def asarray(self, x: Any) -> Any:
         """Move host data to the backend as float32."""
