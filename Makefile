@@ -65,6 +65,15 @@ bench-sweep: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
 
+$(VENV)/.lab-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name seglab --display-name "Python (seglab, .venv)" >/dev/null
+	@touch $@
+
+## lab: JupyterLab with jupytext (the lab extra) and kernel seglab = .venv; open notebooks/*.py as notebooks
+lab: $(VENV)/.lab-stamp
+	$(BIN)/jupyter lab notebooks
+
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)
 	$(BIN)/python tests/make_references.py

@@ -61,9 +61,12 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = RunFolder(runs / "interactive").create()
     base = yaml.safe_load(TINY.read_text())
     folder.params.write_text(yaml.safe_dump({**base, "backend": "auto"}, sort_keys=False))
-    for name in ("00_kernel_setup", "01_exploration", "02_dimensionality_reduction",
-                 "03_eps_search", "04_clustering"):
-        execute(name, folder.path)
+    executed = [execute(name, folder.path)
+                for name in ("00_kernel_setup", "01_exploration", "02_dimensionality_reduction",
+                             "03_eps_search", "04_clustering")]
+    shown = "".join(str(output) for notebook in executed for cell in notebook.cells
+                    for output in cell.get("outputs", []))
+    assert "IProgress not found" not in shown  # no TqdmWarning box without ipywidgets
     metrics = folder.read_metrics()
     return {"runs": runs, "folder": folder, "labels": _labels(folder), "metrics": metrics}
 
