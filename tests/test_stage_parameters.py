@@ -100,3 +100,10 @@ def test_04_refuses_a_knee_drawn_for_another_min_samples(tmp_path):
 def test_04_without_03_names_the_notebook_to_run(tmp_path):
     with pytest.raises(SeglabError, match="03_eps_search"):
         _decide(RunFolder(tmp_path / "run").create())
+
+
+def test_a_bad_notebook_parameter_names_the_key_and_changes_nothing(tmp_path):
+    folder, _ = stages.open_run(str(tmp_path / "run"), cluster={"eps": 0.3})
+    with pytest.raises(ConfigError, match=r"notebook parameters: cluster.eps"):
+        stages.open_run(str(folder.path), cluster='{"eps": -1}')
+    assert _params(folder)["cluster"]["eps"] == 0.3

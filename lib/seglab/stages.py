@@ -49,7 +49,7 @@ from seglab.config import Config, load_config, merge_sections, save_config, vali
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report
-from seglab.runfolder import RunFolder
+from seglab.runfolder import RunFolder, atomic_write_text
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
@@ -67,12 +67,12 @@ def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
     folder = RunFolder(resolve(run_dir)).create()
     base_path = folder.artifact(BASE_PARAMS)
     if not base_path.exists():
-        base_path.write_text(folder.params.read_text() if folder.params.exists()
-                             else resolve(DEFAULT_PARAMS).read_text())
+        atomic_write_text(base_path, folder.params.read_text() if folder.params.exists()
+                          else resolve(DEFAULT_PARAMS).read_text())
     base = load_config(base_path).to_dict()
     current = load_config(folder.params).to_dict() if folder.params.exists() else base
     own = {name: base.get(name) for name in sections}
-    config = validate_config(merge_sections({**current, **own}, sections), str(folder.params))
+    config = validate_config(merge_sections({**current, **own}, sections), "notebook parameters")
     if config.backend == "auto":
         resolution = resolve_backend(config.backend)
         config = config.model_copy(update={"backend": resolution.name})
