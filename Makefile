@@ -12,7 +12,8 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus references lint clean
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus references lint clean \
+	notebooks lab
 
 ## help: list the targets
 help:
@@ -65,14 +66,27 @@ bench-sweep: $(STAMP)
 bench-corpus: $(STAMP)
 	$(BIN)/python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md \
 		--reuse-yardsticks bench/results/corpus_before.json
+## notebooks: write the paired notebooks/NN_*.ipynb from the .py sources (jupytext; for papermill)
+notebooks: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+
+$(VENV)/.lab-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name seglab --display-name "Python (seglab, .venv)" >/dev/null
+	@touch $@
+
+## lab: JupyterLab with jupytext (the lab extra) and kernel seglab = .venv; open notebooks/*.py as notebooks
+lab: $(VENV)/.lab-stamp
+	$(BIN)/jupyter lab notebooks
 
 ## references: re-execute the notebooks on params/tiny.yaml into tests/reference (nbval goldens)
 references: $(STAMP)
 	$(BIN)/python tests/make_references.py
 
-## lint: ruff on the package, tests, notebooks and benchmarks
+## lint: ruff on the package, tests, notebooks and benchmarks; lint-imports: the layers (pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests notebooks bench
+	$(BIN)/lint-imports --no-cache
 
 ## image: build the SageMaker job image with docker (IMAGE=seglab:cpu; GPU: BASE=rapidsai/base:26.10-cuda12-py3.12 RUN_AS=rapids)
 IMAGE ?= seglab:cpu

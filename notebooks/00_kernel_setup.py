@@ -47,12 +47,13 @@ pd.Series(environment.package_versions(), name="version").fillna("not installed"
 
 # %% [markdown]
 # ## Backend
-# `auto` uses the GPU only when cuML and a CUDA device are both usable.
+# `auto` uses the GPU only when cuML and a CUDA device are both usable; the run folder records
+# the backend it resolved to, so every later stage (and the stage cache) uses the same one.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 usable, why = gpu_status()
-choice = resolve(config.backend)
+choice = resolve(backend)
 print(f"GPU usable: {usable} ({why})")
 print(f"backend {choice.requested!r} resolves to {choice.name!r}: {choice.reason}")
 

@@ -14,18 +14,20 @@
 # Customers inside segments have small distances; the curve bends sharply where the sparse
 # in-between and noise customers start. eps is taken at that knee (the point farthest from the
 # chord of the curve), and the shaded band is the range of eps over which the result is stable.
-# See `docs/choosing_eps_and_min_samples.md`.
+# Notebook 04 clusters with this knee unless its own `cluster.eps` is set, and only with the
+# same `min_samples` (k). See `docs/choosing_eps_and_min_samples.md`.
 
 # %% tags=["parameters"]
 run_dir = "runs/interactive"  # run folder shared by notebooks 00-05
 eps = {}  # overrides of the eps section, e.g. {"trim": 0.01}
+cluster = {}  # read here: only min_samples, the curve's k, e.g. {"min_samples": 20}
 
 # %%
 import pandas as pd
 
 from seglab import stages
 
-folder, config = stages.open_run(run_dir, eps=eps)
+folder, config = stages.open_run(run_dir, eps=eps, cluster=cluster)
 search = stages.search_eps(folder, config)
 choice = search.choice
 
@@ -37,8 +39,6 @@ pd.Series({
     "min_samples (k)": choice.k,
     "knee eps": choice.eps,
     "stable band": f"{choice.eps_low:.4g} - {choice.eps_high:.4g}",
-    "eps used": search.eps,
-    "eps source": "cluster.eps (set by hand)" if config.cluster.eps else "knee",
 }, name="value").to_frame()
 
 # %%

@@ -37,6 +37,7 @@ outcome = stages.cluster_customers(folder, config)
 # %%
 if outcome.verdict is not None:
     print(f"VERDICT {outcome.verdict.level.upper()}: {outcome.verdict.sentence}")
+print("clustered with:", outcome.settings)
 for warning in outcome.warnings:
     print("WARNING:", warning)
 pd.Series(outcome.scores, name="value").to_frame()

@@ -22,7 +22,6 @@ from test_report import SEGMENT_SIZES, fake_run
 from seglab.leaderboard_html import render_leaderboard
 from seglab.report import build_report
 from seglab.runfolder import RunFolder
-from seglab.tracking.leaderboard import format_leaderboard
 
 CHROMIUM = next(
     (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))),
@@ -106,7 +105,7 @@ def _board(run: RunFolder) -> pd.DataFrame:
 
 def test_leaderboard_sorts_links_and_plots_offline(run: RunFolder, tmp_path: Path) -> None:
     board = tmp_path / "board.html"
-    board.write_text(format_leaderboard(_board(run), "html"))
+    board.write_text(render_leaderboard(_board(run)))
     page = dom(board.as_uri() + "#sort=-silhouette", tmp_path)
     rows = page[page.index("<tbody>"):]
     assert rows.index("t-best") < rows.index("t-low") < rows.index("t-failed"), "sorted, empty last"

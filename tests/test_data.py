@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab import data as data_module
+from seglab import tables
 from seglab.config import DataConfig
 from seglab.data import check_table, fingerprint, load_customers, prepare_table, read_table
 from seglab.errors import DataError
@@ -293,7 +293,7 @@ def test_read_table_errors_name_the_path_and_fix(tmp_path, monkeypatch) -> None:
     broken.write_text("not parquet at all")
     with pytest.raises(DataError, match=r"broken.parquet: could not read the table"):
         read_table(str(broken))
-    monkeypatch.setattr(data_module.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(tables.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(DataError, match=r"pip install -e '.\[s3\]'"):
         read_table("s3://bucket/customers.parquet")
 

@@ -54,9 +54,9 @@ def fake_run(path: Path) -> RunFolder:
     pd.DataFrame({"customer_id": ids, "cluster": labels}).to_parquet(folder.labels)
     table.to_parquet(folder.artifact(stages.PROFILE_TABLE))
     folder.save_array(stages.EMBEDDING, coords)
-    folder.write_json(folder.artifact(stages.EPS), {"eps": 0.5, "knee_eps": 0.5, "eps_low": 0.45,
-                                                    "eps_high": 0.6, "min_samples": 10,
-                                                    "source": "knee"})
+    folder.write_json(folder.artifact(stages.CLUSTER_SETTINGS), {
+        "eps": 0.5, "knee_eps": 0.5, "eps_low": 0.45, "eps_high": 0.6, "min_samples": 10,
+        "source": "knee", "curve_min_samples": 10})
     folder.write_json(folder.artifact(stages.BASELINES), {"rows": [
         {"algorithm": "dbscan", "n_clusters": 3, "silhouette": 0.81234567, "ari": None},
         {"algorithm": "kmeans", "n_clusters": 3, "silhouette": 0.7, "ari": None}]})

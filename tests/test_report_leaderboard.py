@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from seglab.config import TrackingConfig
-from seglab.leaderboard_html import HEIGHT, MARGIN, WIDTH, report_link, scatter
+from seglab.leaderboard_html import HEIGHT, MARGIN, WIDTH, render_leaderboard, report_link, scatter
 from seglab.tracking import leaderboard, open_tracker
-from seglab.tracking.leaderboard import format_leaderboard
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def store(tmp_path: Path) -> Path:
 
 
 def test_rows_link_to_existing_reports_only(store: Path) -> None:
-    html = format_leaderboard(leaderboard(store), "html")
+    html = render_leaderboard(leaderboard(store))
     assert html.count('class="report-link"') == 1
     assert f'href="{(store / "good" / "report.html").resolve().as_uri()}"' in html
     assert html.count('class="point') == 2

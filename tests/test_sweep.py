@@ -19,7 +19,8 @@ from seglab.sweep.grid import trial_names
 from seglab.tracking import leaderboard
 
 TINY = resolve("params/tiny.yaml")
-FAST_BASE = {"reduce.method": "none", "cluster.baselines": [], "report.stability_draws": 0}
+FAST_BASE = {"reduce.method": "none", "cluster.algorithm": "dbscan", "cluster.baselines": [],
+             "report.stability_draws": 0}
 
 
 def _grid(tmp_path: Path, grid: dict, name: str = "t") -> Path:

@@ -14,7 +14,7 @@ import pytest
 from seglab.config import TrackingConfig
 from seglab.errors import SeglabError
 from seglab.tracking import leaderboard, open_tracker
-from seglab.tracking.cli import add_commands
+from seglab.tracking_cli import add_commands
 
 
 @pytest.fixture

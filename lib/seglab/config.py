@@ -237,7 +237,8 @@ def load_config(
         path: YAML parameters file; ``None`` starts from the defaults.
         overrides: ``KEY=VALUE`` strings with a dotted key; values are parsed as YAML.
         sections: mapping of top-level key to a value (a section dict is merged key by key),
-            as notebooks pass their papermill parameters.
+            as notebooks pass their papermill parameters; a section given as a JSON or YAML
+            string (``-p cluster '{"eps": 0.2}'``) is parsed first.
 
     Returns:
         The validated config.
@@ -246,16 +247,44 @@ def load_config(
         ConfigError: naming the file, the dotted key and the problem.
     """
     source = str(path) if path is not None else "config"
-    raw = _read_yaml(Path(path)) if path is not None else {}
-    for key, value in (sections or {}).items():
-        if isinstance(value, Mapping) and isinstance(raw.get(key), Mapping):
-            raw[key] = {**raw[key], **value}
-        else:
-            raw[key] = value
+    raw = merge_sections(_read_yaml(Path(path)) if path is not None else {}, sections or {})
     for override in overrides:
         key, value = parse_override(override)
         _set_dotted(raw, key, value)
     return validate_config(raw, source)
+
+
+def merge_sections(raw: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` with each of ``sections`` applied: a section's mapping is merged key by key, a
+    top-level value replaced; a section given as a string is read as YAML (JSON is YAML).
+
+    Raises:
+        ConfigError: a section string that is not valid YAML or not a mapping.
+    """
+    merged = dict(raw)
+    for key, value in sections.items():
+        if key in SECTIONS and isinstance(value, str):
+            value = _parse_section(key, value)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_section(key: str, text: str) -> Any:
+    example = f"""e.g. -p {key} '{{"eps": 0.2}}' or -y '{key}: {{eps: 0.2}}'"""
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{key}: {text!r} is not valid JSON or YAML "
+                          f"({getattr(exc, 'problem', None) or exc}); "
+                          f"pass a mapping, {example}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: {text!r} is not a mapping of {key} keys; {example}")
+    return value
 
 
 def validate_config(raw: Mapping[str, Any], source: str = "config") -> Config:

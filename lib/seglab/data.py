@@ -30,24 +30,20 @@ Fortran-ordered block) with no missing or infinite values.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from seglab.config import DataConfig
 from seglab.errors import DataError
+from seglab.tables import read_table
 
 NUMERIC_TEXT_SHARE = 0.95
 """A text column whose non-missing values parse as numbers at least this often is numeric."""
 
-CSV_SUFFIXES = (".csv", ".csv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 TABLE = "<table>"
 """The ``column`` of a finding about whole rows or the table itself."""
@@ -173,41 +169,6 @@ class CustomerTable:
     def n_rows(self) -> int:
         """Number of customers."""
         return len(self.ids)
-
-
-def read_table(path: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) customer table.
-
-    Args:
-        path: an absolute or working-directory-relative path, or an ``s3://`` URI.
-        columns: read only these columns (``None``: all).
-
-    Returns:
-        The table as read.
-
-    Raises:
-        DataError: unknown suffix, missing file, ``s3fs`` not installed, unreadable content.
-    """
-    name = path.lower()
-    if not name.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES):
-        raise DataError(f"{path}: unknown table format; use a .csv, .csv.gz, .parquet or .pq file")
-    if name.startswith("s3://"):
-        if importlib.util.find_spec("s3fs") is None:
-            raise DataError(f"{path}: reading from S3 needs s3fs; run pip install -e '.[s3]'")
-    elif not Path(path).exists():
-        raise DataError(
-            f"{path}: file not found; check data.path or pass --data with an existing file"
-        )
-    try:
-        if name.endswith(PARQUET_SUFFIXES):
-            return pd.read_parquet(path, columns=columns)
-        return pd.read_csv(path, usecols=columns, engine="pyarrow")
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(
-            f"{path}: could not read the table ({reason}); check that it is a valid "
-            f"{'Parquet' if name.endswith(PARQUET_SUFFIXES) else 'CSV'} file"
-        ) from None
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

@@ -1,19 +1,31 @@
 """Progress bars with an ETA for the stages that can take more than a few seconds.
 
-One place decides how bars look: ``tqdm.auto`` (a widget in Jupyter when ``ipywidgets`` is
-installed, text otherwise), on stderr so that stdout and a notebook's displayed results stay
-clean, refreshed at most every ``MIN_INTERVAL`` seconds so that executed notebooks and CI logs
-stay small. ``TQDM_DISABLE=1`` in the environment turns every bar off.
+One place decides how bars look: a widget in Jupyter when ``ipywidgets`` is installed, plain
+text otherwise (never ``tqdm.auto``'s "IProgress not found" warning box in a notebook), on
+stderr so that stdout and a notebook's displayed results stay clean, refreshed at most every
+``MIN_INTERVAL`` seconds so that executed notebooks and CI logs stay small. ``TQDM_DISABLE=1``
+in the environment turns every bar off.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
+
+if importlib.util.find_spec("ipywidgets") is None:
+    from tqdm import tqdm
+
+    # umap-learn imports tqdm.auto itself, which warns in a kernel without ipywidgets and then
+    # draws the same text bars: the warning says nothing a user can act on.
+    warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
+else:
+    from tqdm.auto import tqdm
 
 T = TypeVar("T")
 MIN_INTERVAL = 2.0

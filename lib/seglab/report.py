@@ -17,16 +17,16 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from seglab import profiles
-from seglab.runfolder import RunFolder
-from seglab.stages import (
+from seglab.artifacts import (
     BASELINES,
     CANDIDATES,
-    EPS,
+    CLUSTER_SETTINGS,
     PROFILE_TABLE,
     SELECTION,
     STABILITY,
     run_labels,
 )
+from seglab.runfolder import RunFolder
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"
@@ -71,7 +71,7 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "candidates": _candidates(folder),
         "cards": _cards(folder, top=report.get("top_features", 5)),
         "stability": folder.read_json(folder.artifact(STABILITY)),
-        "eps": folder.read_json(folder.artifact(EPS)),
+        "eps": folder.read_json(folder.artifact(CLUSTER_SETTINGS)),
         "baselines": folder.read_json(folder.artifact(BASELINES)).get("rows", []),
         "params_yaml": yaml.safe_dump(params, sort_keys=False),
         "algorithm": (params.get("cluster") or {}).get("algorithm", "dbscan"),

@@ -4,7 +4,7 @@ Candidates (on a sample of at most ``cluster.select_sample`` embedded rows):
 
 - **DBSCAN** at five eps around the knee of each k-distance curve (curve positions knee - 0.06
   to knee + 0.06) for three ``min_samples`` (half, once and twice the default), all cut from one
-  density tree per ``min_samples`` (:mod:`seglab.density`);
+  density tree per ``min_samples`` (:mod:`seglab.backend.density`);
 - **HDBSCAN** with excess-of-mass and leaf selection on the same trees;
 - **partition models**: a Gaussian mixture with k by BIC and KMeans with k by silhouette, both
   k in 2-10.
@@ -46,8 +46,8 @@ from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_
 
 from seglab import eps as eps_search
 from seglab.backend import Backend
+from seglab.backend.density import DensityTree
 from seglab.cluster import relabel_by_size
-from seglab.density import DensityTree
 from seglab.metrics import cluster_shape
 from seglab.stability import density_matched
 

@@ -15,7 +15,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -40,41 +40,63 @@ from seglab import (
     verdict,
 )
 from seglab import cluster as clustering
+from seglab.artifacts import (
+    BASE_PARAMS,
+    BASELINES,
+    CANDIDATES,
+    CLUSTER_SETTINGS,
+    CUSTOMERS,
+    EMBEDDING,
+    EMBEDDING_INFO,
+    EPS,
+    FEATURE_INFO,
+    FEATURES,
+    FIT_INDEX,
+    KNEE,
+    NULL_EMBEDDING,
+    NULL_FEATURES,
+    PCA_VARIANCE,
+    PROFILE_TABLE,
+    SELECTION,
+    STABILITY,
+    run_labels,
+)
 from seglab.backend import Backend, get_backend
-from seglab.config import Config, load_config, save_config
+from seglab.backend import resolve as resolve_backend
+from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.errors import SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
-from seglab.runfolder import RunFolder
-
-FEATURES = "features.npy"
-FEATURE_INFO = "features.json"
-CUSTOMERS = "customers.parquet"
-PROFILE_TABLE = "profile_table.parquet"
-PCA_VARIANCE = "pca_variance.parquet"
-EMBEDDING = "embedding.npy"
-EMBEDDING_INFO = "embedding.json"
-FIT_INDEX = "embedding_fit_index.npy"
-NULL_FEATURES = "null_features.npy"
-NULL_EMBEDDING = "null_embedding.npy"
-KNEE = "k_distance.json"
-EPS = "eps.json"
-BASELINES = "baselines.json"
-STABILITY = "stability.json"
-CANDIDATES = "candidates.parquet"
-SELECTION = "selection.json"
+from seglab.report import build_report
+from seglab.runfolder import RunFolder, atomic_write_text
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
-    """The run folder and its effective config, with a notebook's parameters applied.
+    """The run folder and the config for one notebook execution, with its parameters applied.
 
-    The config comes from ``run_dir/params.yaml`` when an earlier stage (or the runner) wrote
-    one, else from ``params/default.yaml``; ``sections`` (a notebook's papermill parameters, e.g.
-    ``reduce={"n_neighbors": 15}``) override it, and the result is saved back so later stages
-    see the same values.
+    ``sections`` are the notebook's papermill parameters (e.g. ``reduce={"n_neighbors": 15}``):
+    each overrides its section of the folder's *base* config (``artifacts/base_params.yaml``:
+    what the runner wrote, else ``params/default.yaml``) for this execution only, so resetting a
+    cell to ``{}`` restores the base values; the other sections are what the folder's
+    ``params.yaml`` says (what the earlier stages used). ``params.yaml`` is then rewritten with
+    the sections this execution used, so the folder says what each stage ran with. ``backend:
+    auto`` is resolved here once (recorded in ``params.yaml``, the manifest and the metrics), so
+    interactive runs and ``seglab run`` share stage-cache entries.
     """
     folder = RunFolder(resolve(run_dir)).create()
-    base = folder.params if folder.params.exists() else resolve(DEFAULT_PARAMS)
-    config = load_config(base, sections=sections)
+    base_path = folder.artifact(BASE_PARAMS)
+    if not base_path.exists():
+        atomic_write_text(base_path, folder.params.read_text() if folder.params.exists()
+                          else resolve(DEFAULT_PARAMS).read_text())
+    base = load_config(base_path).to_dict()
+    current = load_config(folder.params).to_dict() if folder.params.exists() else base
+    own = {name: base.get(name) for name in sections}
+    config = validate_config(merge_sections({**current, **own}, sections), "notebook parameters")
+    if config.backend == "auto":
+        resolution = resolve_backend(config.backend)
+        config = config.model_copy(update={"backend": resolution.name})
+        _update_manifest(folder, backend={"requested": resolution.requested,
+                                          "name": resolution.name, "reason": resolution.reason})
+    folder.record_metrics(backend=config.backend)
     save_config(config, folder.params)
     return folder, config
 
@@ -236,12 +258,16 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
 class EpsSearch:
     choice: eps.EpsChoice
     eps: float
-    """The eps the clustering uses: ``cluster.eps`` when set by hand, else the knee."""
+    """The knee: notebook 04 clusters with it unless its own ``cluster.eps`` is set."""
     figure: Figure
 
 
 def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
-    """k-distance curve on the embedding, its knee and the band where the knee is stable."""
+    """k-distance curve on the embedding, its knee and the band where the knee is stable.
+
+    The curve's k is ``cluster.min_samples`` (else the default tied to the embedding): the only
+    ``cluster`` key this stage reads. Notebook 04 decides what it clusters with.
+    """
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
     min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
 
@@ -256,25 +282,20 @@ def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
     knee = json.loads(folder.require(KNEE, "03_eps_search").read_text())
     choice = eps.EpsChoice(**{**knee, "curve": np.asarray(knee["curve"]),
                               "positions": np.asarray(knee["positions"])})
-    chosen = config.cluster.eps or choice.eps
     folder.write_json(
         folder.artifact(EPS),
         {
-            "eps": chosen,
             "knee_eps": choice.eps,
             "eps_low": choice.eps_low,
             "eps_high": choice.eps_high,
             "min_samples": min_samples,
-            "source": "cluster.eps" if config.cluster.eps else "knee",
         },
     )
-    folder.record_metrics(
-        eps=chosen, eps_low=choice.eps_low, eps_high=choice.eps_high, min_samples=min_samples
-    )
-    figure = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=chosen,
+    folder.record_metrics(eps_low=choice.eps_low, eps_high=choice.eps_high)
+    figure = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=choice.eps,
                               eps_low=choice.eps_low, eps_high=choice.eps_high,
                               knee_position=choice.knee_position)
-    return EpsSearch(choice, chosen, folder.save_figure(figure, "k_distance"))
+    return EpsSearch(choice, choice.eps, folder.save_figure(figure, "k_distance"))
 
 
 # -- 04 clustering --------------------------------------------------------------------------
@@ -289,6 +310,9 @@ class ClusteringOutcome:
     """The segments in the embedding, and the silhouette plot (when there are 2+ segments)."""
     verdict: verdict.Verdict | None
     """``auto`` only: ``clear``/``weak``/``none``, why, and the sentence the report opens with."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """What was clustered with and where it came from (:func:`decide_density`, or the model
+    selection's choice)."""
 
 
 def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
@@ -308,15 +332,19 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     judged = None
     if config.cluster.algorithm == "auto":
         result, baselines, judged = _select_clustering(folder, config, coords, matrix, backend)
+        density = {**result.params, "source": "model selection"}
         found = [] if judged.level == "clear" else [f"verdict {judged.level}: {judged.sentence}"]
     else:
-        chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
-        settings = _cluster_settings(config, chosen, len(coords))
+        density = decide_density(folder, config, len(coords))
+        folder.record_metrics(eps=density["eps"], eps_low=density["eps_low"],
+                              eps_high=density["eps_high"], min_samples=density["min_samples"])
+        settings = _cluster_settings(config, density, len(coords))
         with folder.timed("cluster"):
             result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
         found = clustering.density_warnings(result)
         baselines = compare_baselines(coords, result, config, backend, settings, truth)
         folder.record_metrics(verdict=None, selected=None, n_candidates=None)
+    folder.write_json(folder.artifact(CLUSTER_SETTINGS), density)
     for message in found:
         warnings.warn(message, stacklevel=2)
     with folder.timed("metrics"):
@@ -329,7 +357,7 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     folder.record_metrics(**scores)
     _update_manifest(folder, warnings=found)
     figures = _cluster_figures(folder, config, result, coords, scores, backend)
-    return ClusteringOutcome(result, found, scores, baselines, figures, judged)
+    return ClusteringOutcome(result, found, scores, baselines, figures, judged, density)
 
 
 def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, matrix: np.ndarray,
@@ -409,6 +437,34 @@ def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clust
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
+def decide_density(folder: RunFolder, config: Config, n_rows: int) -> dict[str, Any]:
+    """Notebook 04's own eps and min_samples, and where each came from.
+
+    ``min_samples`` is ``cluster.min_samples``, else the default tied to the embedding; ``eps``
+    is ``cluster.eps``, else the knee notebook 03 found on its k-distance curve. The knee
+    belongs to the curve's k: when DBSCAN needs it and this ``min_samples`` differs from k, it
+    is an error (re-run 03 with the same ``cluster.min_samples``), never a silent mismatch.
+    """
+    min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, n_rows)
+    curve = folder.read_json(folder.artifact(EPS))
+    runs_dbscan = "dbscan" in (config.cluster.algorithm, *config.cluster.baselines)
+    chosen, source = config.cluster.eps, "cluster.eps"
+    if chosen is None:
+        knee_usable = curve.get("min_samples") == min_samples and "knee_eps" in curve
+        if runs_dbscan and not curve:
+            folder.require(EPS, "03_eps_search")
+        if runs_dbscan and not knee_usable:
+            raise SeglabError(
+                f"04_clustering: min_samples {min_samples} differs from the k-distance curve's "
+                f"k={curve.get('min_samples')}, so its knee is no eps for it: re-run notebook "
+                "03_eps_search with the same cluster.min_samples (same run_dir), or set cluster.eps"
+            )
+        chosen, source = (curve["knee_eps"], "knee") if knee_usable else (None, None)
+    return {"eps": chosen, "min_samples": min_samples, "source": source,
+            "knee_eps": curve.get("knee_eps"), "eps_low": curve.get("eps_low"),
+            "eps_high": curve.get("eps_high"), "curve_min_samples": curve.get("min_samples")}
+
+
 def _cluster_settings(config: Config, chosen: dict[str, Any], n_rows: int) -> dict[str, Any]:
     return {
         "eps": chosen["eps"],
@@ -480,8 +536,8 @@ def assess_stability(folder: RunFolder, config: Config) -> stability.Stability |
                                    tuple(measured["scores"]), measured["sample_size"]) \
             if measured.get("mean") is not None else None
     coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
-    chosen = json.loads(folder.require(EPS, "03_eps_search").read_text())
     labels = run_labels(folder)
+    chosen = json.loads(folder.require(CLUSTER_SETTINGS, "04_clustering").read_text())
     if config.report.stability_draws == 0:
         folder.write_json(folder.artifact(STABILITY), {"skipped": True})
         folder.record_metrics(stability_ari=None)
@@ -516,8 +572,6 @@ class Reporting:
 
 def write_report(folder: RunFolder, config: Config) -> Reporting:
     """Segment sizes and profiles, stability across subsamples, and ``report.html``."""
-    from seglab.report import build_report  # the report reads this module's artifact names
-
     labels = run_labels(folder)
     sizes = profiles.segment_sizes(labels)
     gaps = segment_profiles(folder, labels)
@@ -555,16 +609,6 @@ def categorical_codes(folder: RunFolder) -> dict[str, np.ndarray]:
         return {}
     table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"), columns=columns)
     return {name: table[onehots].to_numpy().argmax(axis=1) for name, onehots in mapping.items()}
-
-
-def run_labels(folder: RunFolder) -> np.ndarray:
-    """The run's cluster labels (-1 = noise) from ``labels.parquet``, written by 04."""
-    if not folder.labels.exists():
-        raise SeglabError(
-            f"{folder.labels} not found: run notebook 04_clustering first (same run_dir), "
-            "or `seglab run`"
-        )
-    return pd.read_parquet(folder.labels, columns=["cluster"])["cluster"].to_numpy()
 
 
 def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:

@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from seglab.data import CSV_SUFFIXES, PARQUET_SUFFIXES
 from seglab.errors import SeglabError
+from seglab.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 N_SEGMENTS = 8
 LATENT_DIM = 3

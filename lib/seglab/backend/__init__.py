@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from seglab.density import DensityTree, Selection
+from seglab.backend.density import DensityTree, Selection
 from seglab.errors import SeglabError
 
 BackendName = Literal["auto", "cpu", "gpu"]
@@ -30,7 +30,7 @@ class Backend(Protocol):
 
     def read_table(self, path: str, columns: list[str] | None = None) -> Any:
         """Decode a CSV/Parquet table into a pandas frame (same errors as
-        :func:`seglab.data.read_table`)."""
+        :func:`seglab.tables.read_table`)."""
 
     def asarray(self, x: Any) -> Any:
         """Move host data to the backend as float32."""
@@ -62,7 +62,7 @@ class Backend(Protocol):
 
     def density_tree(self, X: Any, *, min_samples: int) -> DensityTree:
         """The density hierarchy of ``X`` at ``min_samples``: DBSCAN at any eps and HDBSCAN
-        selections without refitting where the backend can (:mod:`seglab.density`)."""
+        selections without refitting where the backend can (:mod:`seglab.backend.density`)."""
 
     def kmeans(self, X: Any, *, n_clusters: int, seed: int) -> Any:
         """KMeans labels."""

@@ -27,9 +27,9 @@ from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from seglab.data import read_table
-from seglab.density import Selection, SpanningTree
+from seglab.backend.density import Selection, SpanningTree
 from seglab.progress import bar_options
+from seglab.tables import read_table
 
 DBSCAN_PACKAGE_DIMS = (2, 20)
 """Dimensions the exact ``dbscan`` package supports; others fall back to scikit-learn's DBSCAN."""
@@ -60,7 +60,7 @@ class CpuBackend:
         self._query_index: tuple[np.ndarray, Any] | None = None
 
     def read_table(self, path: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """:func:`seglab.data.read_table` (pandas/pyarrow)."""
+        """:func:`seglab.tables.read_table` (pandas/pyarrow)."""
         return read_table(path, columns)
 
     def asarray(self, x: Any) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any
 import cupy as cp
 import numpy as np
 
-from seglab.density import RefitTree, Selection
+from seglab.backend.density import RefitTree, Selection
 from seglab.errors import SeglabError
 
 EXACT_KNN_ROWS = 50_000
@@ -90,7 +90,7 @@ class GpuBackend:
         return np.asarray(x)
 
     def read_table(self, path: str, columns: list[str] | None = None) -> Any:
-        """:func:`seglab.data.read_table`, with Parquet decoded on the GPU (cuDF).
+        """:func:`seglab.tables.read_table`, with Parquet decoded on the GPU (cuDF).
 
         Returns the pandas frame the CPU reader returns for the same file, so that both
         backends prepare the same features and the same data fingerprint. CSV goes to the CPU
@@ -101,16 +101,16 @@ class GpuBackend:
         goes to the CPU reader, so the user sees its :class:`~seglab.errors.DataError`
         messages, or gets the table all the same.
         """
-        from seglab import data
+        from seglab import tables
 
-        if not path.lower().endswith(data.PARQUET_SUFFIXES):
-            return data.read_table(path, columns)
+        if not path.lower().endswith(tables.PARQUET_SUFFIXES):
+            return tables.read_table(path, columns)
         try:
             return _parquet_by_cudf(path, columns)
         except Exception as exc:  # cuDF raises many types; the CPU reader explains or reads
             warnings.warn(f"cuDF could not read {path} ({type(exc).__name__}); reading it on "
                           "the CPU", stacklevel=2)
-            return data.read_table(path, columns)
+            return tables.read_table(path, columns)
 
     # -- embedding -----------------------------------------------------------------------
 

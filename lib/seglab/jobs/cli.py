@@ -62,11 +62,11 @@ def sweep_on_sagemaker(args: argparse.Namespace, plan: Any, rule: Any) -> Any:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from seglab.cli import run_overrides
     from seglab.config import load_config
     from seglab.jobs.common import clients, console_url, job_status
     from seglab.jobs.pull import pull
     from seglab.jobs.submit import prepare, submit, wait
+    from seglab.run_options import run_overrides
 
     if args.tracking:
         raise SeglabError("--tracking: a job records on its own SageMaker trial component; drop --tracking")

@@ -14,27 +14,13 @@ failed or interrupted trial runs again as ``<run id>-retry2``, ``-retry3``... Th
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
-import pandas as pd
-
-from seglab.sweep.execute import (
-    TrialOutcome,
-    TrialTask,
-    mark_interrupted,
-    run_on_dask,
-    run_serial,
-    run_trial,
-)
+from seglab.sweep.execute import TrialOutcome, TrialTask, run_trial
 from seglab.sweep.grid import GridSpec, SweepPlan, Trial, expand, load_grid, parse_grid, plan_sweep
 from seglab.sweep.rule import DEFAULT_RULE, BestRule, parse_rule, select_best
-from seglab.tracking import leaderboard
-from seglab.tracking.local import LocalStore
+from seglab.sweep.run import BEST_TAG, SweepResult, describe, run_sweep, tag_best
 
 __all__ = [
+    "BEST_TAG",
     "DEFAULT_RULE",
     "BestRule",
     "GridSpec",
@@ -43,6 +29,7 @@ __all__ = [
     "Trial",
     "TrialOutcome",
     "TrialTask",
+    "describe",
     "expand",
     "load_grid",
     "parse_grid",
@@ -51,139 +38,5 @@ __all__ = [
     "run_sweep",
     "run_trial",
     "select_best",
+    "tag_best",
 ]
-
-BEST_TAG = "best_of_sweep"
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    """What a sweep did and which run won."""
-
-    sweep_id: str
-    outcomes: list[TrialOutcome]
-    """The trials run this time, in the order they finished."""
-    skipped: list[str]
-    """Trials completed by an earlier run of the same sweep."""
-    best: pd.Series | None
-    """The winning leaderboard row (over this and earlier runs of the sweep), or ``None``."""
-
-    @property
-    def failed(self) -> list[TrialOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.status != "completed"]
-
-
-def run_sweep(plan: SweepPlan, *, runs_dir: Path, rule: BestRule, workers: int | None = None,
-              scheduler: str | None = None, engine: str = "direct",
-              echo: Callable[[str], None] = print) -> SweepResult:
-    """Run the plan's trials not completed yet, then pick and tag the best run.
-
-    Args:
-        plan: from :func:`plan_sweep`.
-        runs_dir: the runs folder (tracking store and stage cache).
-        rule: picks the best run.
-        workers: start a local Dask cluster of this many processes (``None``: no Dask).
-        scheduler: address of an existing Dask scheduler (``tcp://host:8786``).
-        engine: ``direct`` (stage functions in-process) or ``notebooks`` (papermill).
-        echo: receives one line per finished trial.
-
-    Returns:
-        The outcomes and the best run.
-
-    Raises:
-        KeyboardInterrupt: after cancelling the pending trials and marking the ones cut short
-            ``interrupted``.
-    """
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    history = _history(runs_dir, plan)
-    tasks, skipped = [], []
-    for trial in plan.trials:
-        attempts = history.get(trial.run_id, {})
-        if "completed" in attempts.values():
-            skipped.append(trial.run_id)
-            continue
-        run_id = _next_attempt(runs_dir, trial.run_id, attempts)
-        tasks.append(TrialTask(run_id, trial.config.to_dict(), str(runs_dir), engine))
-    if skipped:
-        echo(f"{len(skipped)} of {len(plan.trials)} trials already completed: skipped")
-
-    outcomes: list[TrialOutcome] = []
-
-    def report(outcome: TrialOutcome) -> None:
-        outcomes.append(outcome)
-        echo(f"[{len(outcomes)}/{len(tasks)}] {describe(outcome)}")
-
-    try:
-        if workers or scheduler:
-            run_on_dask(tasks, report, workers=workers, scheduler=scheduler)
-        else:
-            run_serial(tasks, report)
-    except KeyboardInterrupt:
-        cut = mark_interrupted(runs_dir)
-        echo(f"interrupted: {len(outcomes)} of {len(tasks)} trials finished, "
-             f"{len(cut)} marked interrupted, the rest cancelled; run the sweep again to resume")
-        raise
-    best = tag_best(runs_dir, plan, rule)
-    return SweepResult(plan.sweep_id, outcomes, skipped, best)
-
-
-def tag_best(runs_dir: Path, plan: SweepPlan, rule: BestRule) -> pd.Series | None:
-    """Pick the sweep's best completed run by ``rule`` and tag it ``best_of_sweep=<sweep id>``.
-
-    The tag moves: a run that held it before is left with an empty value.
-    """
-    frame = _sweep_frame(runs_dir, plan)
-    best = select_best(frame, rule)
-    column = f"tags.{BEST_TAG}"
-    holders = frame.loc[frame[column] == plan.sweep_id, "trial"] if column in frame else []
-    store = LocalStore(runs_dir)
-    try:
-        for trial in holders:
-            if best is None or trial != best["trial"]:
-                store.log_tags(trial, "", {BEST_TAG: ""})
-        if best is not None:
-            store.log_tags(best["trial"], "", {BEST_TAG: plan.sweep_id})
-    finally:
-        store.close()
-    return best
-
-
-def describe(outcome: TrialOutcome) -> str:
-    """One line: run id, status, seconds and headline metrics (or the failure)."""
-    seconds = "" if outcome.seconds is None else f" ({outcome.seconds:.1f} s)"
-    if outcome.status != "completed":
-        return f"{outcome.run_id} {outcome.status}{seconds}: {outcome.message}"
-    found = outcome.metrics
-    parts = [f"{name} {found[name]:.3f}" for name in ("silhouette", "noise_fraction")
-             if found.get(name) is not None]
-    if found.get("n_clusters") is not None:
-        parts.append(f"{found['n_clusters']} clusters")
-    return f"{outcome.run_id} completed{seconds}: {', '.join(parts) or 'no scores'}"
-
-
-def _sweep_frame(runs_dir: Path, plan: SweepPlan) -> pd.DataFrame:
-    """Leaderboard rows of this plan's trials, every attempt."""
-    frame = leaderboard(runs_dir)
-    ids = {trial.run_id for trial in plan.trials}
-    return frame[frame["trial"].map(_base_id).isin(ids)]
-
-
-def _history(runs_dir: Path, plan: SweepPlan) -> dict[str, dict[str, str]]:
-    """Base run id -> {attempt run id: status} for the plan's trials already in the store."""
-    history: dict[str, dict[str, str]] = {}
-    for name, status in _sweep_frame(runs_dir, plan)[["trial", "status"]].itertuples(index=False):
-        history.setdefault(_base_id(name), {})[name] = status
-    return history
-
-
-def _next_attempt(runs_dir: Path, base: str, attempts: dict[str, str]) -> str:
-    number = 1 + len(attempts)
-    candidate = base if number == 1 else f"{base}-retry{number}"
-    while candidate in attempts or (runs_dir / candidate).exists():
-        number += 1
-        candidate = f"{base}-retry{number}"
-    return candidate
-
-
-def _base_id(run_id: str) -> str:
-    return re.sub(r"-retry\d+$", "", run_id)

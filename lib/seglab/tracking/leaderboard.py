@@ -194,7 +194,10 @@ def _sort(frame: pd.DataFrame, sort: str | None) -> pd.DataFrame:
 
 
 def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | None = None) -> str:
-    """Render as ``table`` (selected columns), ``csv``, ``json`` (records) or ``html``."""
+    """Render as ``table`` (selected columns), ``csv`` or ``json`` (records).
+
+    The sortable HTML page is presentation: :func:`seglab.leaderboard_html.render_leaderboard`.
+    """
     if fmt == "table":
         shown = frame[[resolve_column(frame, column) for column in columns]] if columns else frame
         if shown.empty:
@@ -208,8 +211,5 @@ def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | N
         return frame.to_csv(index=False)
     if fmt == "json":
         return frame.to_json(orient="records", date_format="iso", indent=1)
-    if fmt == "html":
-        from seglab.leaderboard_html import render_leaderboard  # imports this module
-
-        return render_leaderboard(frame)
-    raise SeglabError(f"--format {fmt}: unknown format (table, csv, json or html)")
+    raise SeglabError(f"--format {fmt}: unknown format (table, csv or json; html: "
+                      "seglab.leaderboard_html.render_leaderboard)")

@@ -1,4 +1,5 @@
-"""``seglab runs`` (the leaderboard) and ``seglab sync`` (replay what a remote missed)."""
+"""``seglab runs`` (the leaderboard: a table, CSV, JSON or the HTML page) and ``seglab sync``
+(replay what a remote missed): the tracking commands of the CLI."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from seglab.leaderboard_html import render_leaderboard
 from seglab.paths import DEFAULT_RUNS_DIR, resolve
 from seglab.tracking.leaderboard import OPERATORS, format_leaderboard, leaderboard, table_columns
 from seglab.tracking.sync import sync
@@ -73,7 +75,8 @@ def runs_command(args: argparse.Namespace) -> int:
     columns = None
     if args.format == "table":
         columns = args.columns.split(",") if args.columns else table_columns(frame, args.sort)
-    text = format_leaderboard(frame, args.format, columns)
+    text = (render_leaderboard(frame) if args.format == "html"
+            else format_leaderboard(frame, args.format, columns))
     if args.output:
         args.output.write_text(text)
         print(f"{len(frame)} runs written to {args.output}")
