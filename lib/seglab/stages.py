@@ -28,7 +28,7 @@ from seglab import cache, data, environment, eps, features, metrics, plots, prof
 from seglab import cluster as clustering
 from seglab.backend import Backend, get_backend
 from seglab.config import Config, load_config, save_config
-from seglab.errors import SeglabError
+from seglab.errors import DataError, SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.runfolder import RunFolder
 
@@ -36,6 +36,9 @@ FEATURES = "features.npy"
 FEATURE_INFO = "features.json"
 CUSTOMERS = "customers.parquet"
 PROFILE_TABLE = "profile_table.parquet"
+CATEGORICAL = "categorical.json"
+"""Source categorical column -> its one-hot columns in the profile table (data, never parsed
+back out of column names)."""
 PCA_VARIANCE = "pca_variance.parquet"
 EMBEDDING = "embedding.npy"
 EMBEDDING_INFO = "embedding.json"
@@ -54,7 +57,11 @@ def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
     ``reduce={"n_neighbors": 15}``) override it, and the result is saved back so later stages
     see the same values.
     """
-    folder = RunFolder(resolve(run_dir)).create()
+    folder = RunFolder(resolve(run_dir))
+    if folder.finished:
+        raise SeglabError(f"{folder.path} is a finished run (evidence, read-only): pass a new "
+                          "run_dir to re-run a stage, or start a run with `seglab run`")
+    folder.create()
     base = folder.params if folder.params.exists() else resolve(DEFAULT_PARAMS)
     config = load_config(base, sections=sections)
     save_config(config, folder.params)
@@ -110,6 +117,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     def compute() -> None:
         with folder.timed("load"):
             table = data.load_customers(config.data, source)
+        _require_rows(table.n_rows, config)
         with folder.timed("features"):
             feature_set = features.build_features(
                 table.features,
@@ -122,7 +130,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     local = None if "://" in source else Path(source)
     _cached(folder, config, "explore", {"data": local, "data_config": config.data,
                                         "features": config.features},
-            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, PCA_VARIANCE), compute)
+            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, CATEGORICAL, PCA_VARIANCE), compute)
     info = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text())
     folder.record_metrics(
         n_rows=info["n_rows"],
@@ -144,11 +152,15 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
         "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
         "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
     })
+    profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
+    categorical = {source: [column for column in columns if column in profile_columns]
+                   for source, columns in table.categorical_columns.items()}
+    folder.write_json(folder.artifact(CATEGORICAL), {source: columns for source, columns
+                                                     in categorical.items() if columns})
     customers = pd.DataFrame({config.data.id_column: table.ids})
     if table.truth is not None:
         customers["truth"] = table.truth
     customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
-    profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
     table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
     pca_raw = _raw_pca_variance(table.features, config.features.stats_sample, config.seed)
     pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
@@ -177,6 +189,7 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
 
     def compute() -> None:
         matrix = folder.load_array(FEATURES, "01_exploration")
+        _require_rows(len(matrix), config)
         with folder.timed("reduce"):
             result = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
         folder.save_array(EMBEDDING, result.coords)
@@ -200,6 +213,15 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
     title = "Embedding" + (" (colour: known segments)" if truth is not None else "")
     figure = plots.embedding_map(embedding.coords, truth, title=title, seed=config.seed)
     return Reduction(embedding, folder.save_figure(figure, "embedding"))
+
+
+def _require_rows(n_rows: int, config: Config) -> None:
+    """UMAP's spectral start needs more rows than ``n_components + 1``: say so as a data error."""
+    needed = config.reduce.n_components + 2
+    if config.reduce.method == "umap" and n_rows < needed:
+        raise DataError(f"{n_rows} customers are too few to embed in reduce.n_components="
+                        f"{config.reduce.n_components} dimensions: UMAP needs at least {needed} "
+                        "rows; use a larger table or lower reduce.n_components")
 
 
 # -- 03 eps search ----------------------------------------------------------------------------
