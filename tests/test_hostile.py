@@ -389,3 +389,12 @@ def test_a_long_error_keeps_its_root_cause():
     assert len(line) <= 300 and "\n" not in line
     assert line.startswith("RuntimeError: HTTPConnectionPool")
     assert line.endswith("Connection refused")
+
+
+@pytest.mark.parametrize("name", ["1", "@team", "&;<", "yes", "[a]"])
+def test_flag_values_are_text_never_yaml(name):
+    from seglab.cli import build_parser, run_overrides
+
+    args = build_parser().parse_args(["run", f"--experiment={name}", f"--data={name}.csv"])
+    config = load_config(resolve(TINY), overrides=run_overrides(args))
+    assert config.experiment == name and config.data.path == f"{name}.csv"
