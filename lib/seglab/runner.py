@@ -43,9 +43,10 @@ from seglab.stages import NOTEBOOK_STAGES
 from seglab.tracking import Run, open_tracker
 
 Engine = Literal["notebooks", "direct"]
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
-"""The kernel's own start-up chatter (e.g. ipykernel 7's TCP warning for a local kernel) is not
-the run's news; cell outputs and errors are unaffected."""
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+"""The kernel's own log is not the run's news: its start-up chatter (ipykernel 7's TCP warning
+for a local kernel), and on Ctrl-C a 20-line ZMQ traceback from a reply sent on a socket the
+shutdown has closed. Cell outputs and errors reach the notebook and the run either way."""
 TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
                  "data_fingerprint", "data_path", "host", "seglab_version", "tracking", "cache")
 """Manifest entries recorded as tags of the run's trial."""
