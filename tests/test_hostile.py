@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -202,6 +203,12 @@ def test_sigkill_leaves_a_folder_that_reads_interrupted(tmp_path, capsys):
     folder, code = _start_and_signal(tmp_path, signal.SIGKILL)
     assert code == -signal.SIGKILL
     assert json.loads((folder / "manifest.json").read_text())["status"] == "running"
+    twin = folder.parent / "twin"  # the same killed run, settled by `seglab runs` instead
+    shutil.copytree(folder, twin)
+    assert main(["runs", "--runs-dir", str(folder.parent)]) == 0
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "interrupted"
+    shutil.rmtree(folder)
+    twin.rename(folder)
     assert main(["report", str(folder)]) == 0
     assert "(run interrupted)" in capsys.readouterr().out
     manifest = json.loads((folder / "manifest.json").read_text())

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.errors import SeglabError
-from seglab.runfolder import METRIC_KEYS
+from seglab.runfolder import METRIC_KEYS, RunFolder
 from seglab.tracking.local import LocalStore
 
 FIXED_COLUMNS = (
@@ -84,10 +84,13 @@ def leaderboard(
     """
     store = LocalStore(store_dir)
     try:
-        store.reap()
+        reaped = set(store.reap())
         rows = store.summaries(experiment)
     finally:
         store.close()
+    for trial in rows["trials"]:  # the dead run's folder says so too, not only the store
+        if trial[0] in reaped and trial[5] and (Path(trial[5]) / "manifest.json").is_file():
+            RunFolder(Path(trial[5])).settle()
     frame = _frame(rows)
     for key, op, value in filters:
         frame = _apply_filter(frame, key, op, value)
