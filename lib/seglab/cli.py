@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seglab: error: {exc}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # damage quick_check could not see when opening
+        if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not damage
+            raise
         print(f"seglab: error: the tracking store is damaged ({exc}); run `seglab store "
               "recover` to rebuild it from the run folders", file=sys.stderr)
         return 2

@@ -415,7 +415,7 @@ class LocalStore:
                     raise
                 self._conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.IntegrityError | sqlite3.OperationalError):
+                if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not damage
                     raise
                 raise damaged(self.path, str(exc)) from None
 
