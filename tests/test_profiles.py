@@ -57,14 +57,12 @@ def shop() -> tuple[pd.DataFrame, np.ndarray]:
     return frame, labels
 
 
-def test_categorical_groups_by_source_column():
-    groups = profiles.categorical_groups(["spend", "channel=web", "channel=store", "region=R1"])
-    assert groups == {"channel": ["channel=web", "channel=store"], "region": ["region=R1"]}
+CHANNEL = {"channel": ["channel=web", "channel=store"]}
 
 
 def test_cards_carry_lift_z_and_mix(shop):
     frame, labels = shop
-    cards = profiles.segment_cards(frame, labels, top=2)
+    cards = profiles.segment_cards(frame, labels, top=2, categorical=CHANNEL)
     assert [card.segment for card in cards] == [0, 1], "noise has no card"
     first = cards[0]
     assert first.customers == 4 and first.share == pytest.approx(0.4)
@@ -80,7 +78,7 @@ def test_cards_carry_lift_z_and_mix(shop):
 
 
 def test_summary_line_reads_like_a_sentence(shop):
-    first, second = profiles.segment_cards(*shop, top=2)
+    first, second = profiles.segment_cards(*shop, top=2, categorical=CHANNEL)
     assert first.summary.startswith("4 customers (40%): ")
     assert "spend 1.7x the average" in first.summary
     assert first.summary.endswith("mostly web (channel)")

@@ -53,6 +53,7 @@ def fake_run(path: Path) -> RunFolder:
     pd.DataFrame({"customer_id": ids}).to_parquet(folder.artifact(stages.CUSTOMERS))
     pd.DataFrame({"customer_id": ids, "cluster": labels}).to_parquet(folder.labels)
     table.to_parquet(folder.artifact(stages.PROFILE_TABLE))
+    folder.write_json(folder.artifact(stages.CATEGORICAL), {"channel": ["channel=web", "channel=store"]})
     folder.save_array(stages.EMBEDDING, coords)
     folder.write_json(folder.artifact(stages.CLUSTER_SETTINGS), {
         "eps": 0.5, "knee_eps": 0.5, "eps_low": 0.45, "eps_high": 0.6, "min_samples": 10,

@@ -112,7 +112,7 @@ def test_schema_is_versioned_and_newer_files_are_refused(tmp_path: Path) -> None
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / DB_NAME).write_text("this is not sqlite " * 100)
-    with pytest.raises(SeglabError, match="cannot open the tracking database"):
+    with pytest.raises(SeglabError, match=r"tracking store is damaged.*seglab store recover"):
         LocalStore(tmp_path)
 
 

@@ -18,6 +18,9 @@ FEATURE_INFO = "features.json"
 CUSTOMERS = "customers.parquet"
 PROFILE_TABLE = "profile_table.parquet"
 PCA_VARIANCE = "pca_variance.parquet"
+CATEGORICAL = "categorical.json"
+"""Each categorical input column -> its one-hot columns (kept as data, never parsed back
+out of column names)."""
 # 02_dimensionality_reduction
 EMBEDDING = "embedding.npy"
 EMBEDDING_INFO = "embedding.json"

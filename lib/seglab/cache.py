@@ -5,19 +5,23 @@ everything they depend on: the content of the stage's input (the data file, or t
 earlier stage wrote), the config sections the stage reads, the seed, the backend, the seglab
 version and a hash of seglab's source files. A sweep over clustering parameters therefore
 prepares the features, fits UMAP and computes the k-distance curve once, and every later trial
-links the stored files into its own run folder.
+gets a copy of the stored files in its own run folder.
 
 Safety:
 
 - an entry is written into a private temporary folder and published with one atomic
   ``rename``; concurrent identical computations both succeed and the second copy is dropped;
-- an entry is read only if its ``entry.json`` lists every file with the right size and SHA-256,
-  so a partial, truncated or altered entry is a miss (and is replaced), never an input (a
-  file's hash is remembered per inode, size and mtime, so it is re-checked after any write);
+- a hit proves its content: every file is copied (reflinked where the filesystem can) into the
+  run folder and the SHA-256 of the copy, the bytes the run will read, must equal the one
+  ``entry.json`` recorded, else the entry is a miss (and is replaced), never an input. Input
+  files in a key are hashed in full every time, never remembered by inode or mtime;
+- a run folder holds copies, never links: damaging or clearing the cache cannot change a run
+  that used it;
 - entries hold NumPy (read with ``allow_pickle=False``), Parquet and JSON files only: the
   cache copies bytes and never unpickles anything;
-- stored files are read-only, and a stage's outputs are unlinked before it computes, so a run
-  folder can never write through a link into the cache.
+- a cache folder that cannot be written turns the cache off for the run, with one warning;
+  staging folders left by killed processes are removed by the next store and by
+  ``seglab cache clear``, and ``seglab cache list`` counts them.
 
 Location: ``<runs folder>/.cache`` (``$SEGLAB_CACHE_DIR`` overrides it); ``SEGLAB_CACHE=off``
 turns the cache off. ``seglab cache list`` and ``seglab cache clear`` manage it.
@@ -26,6 +30,7 @@ turns the cache off. ``seglab cache list`` and ``seglab cache clear`` manage it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -42,7 +47,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from seglab import __version__
+from seglab import __version__, liveness
 from seglab.errors import SeglabError
 
 CACHE_DIR_NAME = ".cache"
@@ -53,9 +58,17 @@ ENV_DIR = "SEGLAB_CACHE_DIR"
 ENTRY_FILE = "entry.json"
 ENTRIES = "entries"
 STAGING = "staging"
-FINGERPRINTS = "fingerprints"
+LEGACY_MEMOS = "fingerprints"
+"""Hash memos older seglab versions kept (keyed by inode and mtime, which a rewrite can fake);
+never read, removed by ``seglab cache clear``."""
 _OFF = {"off", "0", "false", "no"}
 _CHUNK = 1 << 22
+_FICLONE = 0x40049409
+"""Linux ``ioctl`` that shares a file's extents (a reflink) on Btrfs, XFS and similar."""
+_OWNER = "@"
+"""Separates the host and pid of a staging folder's owner in its name (never in a host name)."""
+_UNWRITABLE: set[Path] = set()
+"""Cache folders already reported unwritable in this process (one warning each)."""
 
 
 @dataclass(frozen=True)
@@ -82,12 +95,33 @@ def default_dir(runs_dir: Path) -> Path:
 
 
 def open_cache(runs_dir: Path) -> StageCache | None:
-    """The stage cache of a runs folder, or ``None`` when ``$SEGLAB_CACHE`` turns it off."""
-    return StageCache(default_dir(runs_dir)) if enabled() else None
+    """The stage cache of a runs folder, or ``None`` when it is off or cannot be written.
+
+    A folder that cannot be created or written warns once per process and the run goes on
+    uncached.
+    """
+    if not enabled():
+        return None
+    root = default_dir(runs_dir)
+    problem = _unwritable(root)
+    if problem is None:
+        return StageCache(root)
+    if root not in _UNWRITABLE:
+        _UNWRITABLE.add(root)
+        warnings.warn(f"stage cache: {root} cannot be written ({problem}); the run goes on "
+                      f"uncached (fix its permissions, set {ENV_DIR}, or {ENV_ENABLED}=off)",
+                      stacklevel=2)
+    return None
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, as ``sha256:<hex>``."""
+    """SHA-256 of a regular file's bytes, as ``sha256:<hex>``.
+
+    Raises:
+        SeglabError: ``path`` is not a regular file (a device or a pipe would never end).
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):  # before open: opening a FIFO blocks
+        raise SeglabError(f"{path}: not a regular file; point data.path at a CSV or Parquet file")
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -122,8 +156,8 @@ class StageCache:
         Args:
             stage: the stage name (``explore``, ``reduce``, ``eps``).
             inputs: everything the outputs depend on: config sections (pydantic models) and
-                values, and input files (a ``Path`` stands for its content, see
-                :meth:`fingerprint`).
+                values, and input files (a ``Path`` stands for the SHA-256 of its bytes,
+                computed in full on every call).
 
         Returns:
             A hex SHA-256 over the stage, the inputs, the seglab version and a hash of seglab's
@@ -134,27 +168,9 @@ class StageCache:
         text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=self._plain)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def fingerprint(self, path: Path) -> str:
-        """SHA-256 of a file's bytes, remembered per (device, inode, size, mtime).
-
-        Files linked from one entry into many run folders share an inode, so a sweep hashes
-        each of them once.
-        """
-        facts = Path(path).stat()
-        identity = f"{facts.st_dev}-{facts.st_ino}-{facts.st_size}-{facts.st_mtime_ns}"
-        memo = self.root / FINGERPRINTS / f"{identity}.json"
-        if memo.is_file():
-            try:
-                return str(json.loads(memo.read_text())["sha256"])
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # a damaged memo is recomputed
-        digest = file_digest(Path(path))
-        _write_atomic(memo, json.dumps({"path": str(path), "sha256": digest}))
-        return digest
-
     def fetch_or_compute(self, stage: str, key: str, directory: Path, outputs: Iterable[str],
                          compute: Callable[[], None]) -> bool:
-        """Link a stored entry's files into ``directory``, or compute and store them.
+        """Copy a stored entry's files into ``directory``, or compute and store them.
 
         Args:
             stage: the stage name (entries are grouped by it).
@@ -164,16 +180,17 @@ class StageCache:
             compute: writes every output into ``directory``.
 
         Returns:
-            True on a hit (nothing computed), False on a miss.
+            True on a hit (nothing computed; every copy matched its recorded SHA-256), False
+            on a miss.
 
         Raises:
             SeglabError: ``compute`` did not write one of ``outputs``.
         """
         names = list(outputs)
         entry = self._entry_dir(stage, key)
-        if self._link_valid(entry, directory, names):
+        if self._serve(entry, directory, names):
             return True
-        for name in names:  # never write through a link into an entry
+        for name in names:
             (directory / name).unlink(missing_ok=True)
         started = time.perf_counter()
         compute()
@@ -197,15 +214,19 @@ class StageCache:
                                    compute_seconds=record.get("compute_seconds")))
         return sorted(found, key=lambda item: item.created)
 
+    def leftovers(self) -> list[Path]:
+        """Staging folders whose writer has died (killed mid-store), oldest name first."""
+        return [path for path in sorted((self.root / STAGING).glob("*")) if not _owner_alive(path)]
+
     def clear(self, stage: str | None = None) -> tuple[int, int]:
-        """Remove entries (of one stage, or all with leftovers and fingerprint memos).
+        """Remove entries (of one stage, or all with leftover staging folders and old memos).
 
         Returns:
             ``(entries removed, bytes freed)``.
         """
         entries = sorted((self.root / ENTRIES).glob(f"{stage or '*'}/*/*"))
-        leftovers = [] if stage else [path for name in (STAGING, FINGERPRINTS)
-                                      for path in sorted((self.root / name).glob("*"))]
+        leftovers = [] if stage else [*self.leftovers(),
+                                      *sorted((self.root / LEGACY_MEMOS).glob("*"))]
         freed = sum(_size(path) for path in entries + leftovers)
         for path in entries + leftovers:
             _remove(path)
@@ -214,7 +235,7 @@ class StageCache:
     # -- internals --------------------------------------------------------------------------
     def _plain(self, value: Any) -> Any:
         if isinstance(value, Path):
-            return self.fingerprint(value)
+            return file_digest(value)
         if isinstance(value, BaseModel):
             return value.model_dump(mode="json")
         raise TypeError(f"cache key input of type {type(value).__name__} is not supported")
@@ -222,14 +243,25 @@ class StageCache:
     def _entry_dir(self, stage: str, key: str) -> Path:
         return self.root / ENTRIES / stage / key[:2] / key
 
-    def _link_valid(self, entry: Path, directory: Path, names: list[str]) -> bool:
-        if not self._verified(entry, names):
+    def _serve(self, entry: Path, directory: Path, names: list[str]) -> bool:
+        """Copy every file of a complete entry into ``directory``, each checked against its hash.
+
+        Returns False (and leaves none of ``names`` in ``directory``) when the entry is absent,
+        incomplete, or any copy's size or SHA-256 differs from the record.
+        """
+        record = _read_entry(entry)
+        if record is None or sorted(record["files"]) != sorted(names):
             return False
         directory.mkdir(parents=True, exist_ok=True)
         try:
             for name in names:
-                _link_or_copy(entry / name, directory / name)
-        except OSError:  # removed meanwhile (seglab cache clear): compute instead
+                expected = record["files"][name]
+                if not _copy_checked(entry / name, directory / name, expected["size"],
+                                     expected["sha256"]):
+                    raise OSError(f"{entry / name} differs from its record")
+        except OSError:  # damaged, or removed meanwhile (seglab cache clear): compute instead
+            for name in names:
+                (directory / name).unlink(missing_ok=True)
             return False
         return True
 
@@ -240,9 +272,9 @@ class StageCache:
             return False
         try:
             return all((entry / name).stat().st_size == record["files"][name]["size"]
-                       and self.fingerprint(entry / name) == record["files"][name]["sha256"]
+                       and file_digest(entry / name) == record["files"][name]["sha256"]
                        for name in names)
-        except OSError:
+        except (OSError, SeglabError):
             return False
 
     def _store(self, stage: str, key: str, entry: Path, directory: Path, names: list[str],
@@ -255,9 +287,12 @@ class StageCache:
 
     def _publish(self, stage: str, key: str, entry: Path, directory: Path, names: list[str],
                  seconds: float) -> None:
+        for leftover in self.leftovers():
+            _remove(leftover)
         staging = self.root / STAGING
         staging.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(dir=staging, prefix=f"{stage}-{key[:12]}-"))
+        owner = f"{_OWNER}{liveness.HOST}{_OWNER}{os.getpid()}{_OWNER}"
+        scratch = Path(tempfile.mkdtemp(dir=staging, prefix=f"{stage}-{key[:12]}{owner}"))
         try:
             files = {}
             for name in names:
@@ -291,20 +326,48 @@ def _read_entry(entry: Path) -> dict[str, Any] | None:
         return None
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _copy_checked(source: Path, target: Path, size: int, sha256: str) -> bool:
+    """Copy ``source`` to ``target`` (a reflink where possible) and prove the copy's content.
+
+    The copy is hashed after it is written, so what the run reads is what was checked; a
+    mismatch leaves no ``target``.
+
+    Returns:
+        Whether the copy has ``size`` bytes and SHA-256 ``sha256``.
+    """
+    partial = target.with_name(f".{target.name}.part")
+    partial.unlink(missing_ok=True)
     target.unlink(missing_ok=True)
+    with open(source, "rb") as src, open(partial, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        except OSError:  # no reflinks here (ext4, overlayfs, tmpfs): copy the bytes
+            shutil.copyfileobj(src, dst, _CHUNK)
+    os.chmod(partial, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+    if partial.stat().st_size != size or file_digest(partial) != sha256:
+        partial.unlink()
+        return False
+    os.replace(partial, target)
+    return True
+
+
+def _owner_alive(staging: Path) -> bool:
+    """Whether the process named in a staging folder's name (``…@host@pid@…``) still runs."""
+    parts = staging.name.split(_OWNER)
+    if len(parts) != 4 or not parts[2].isdigit():
+        return False  # an older seglab's folder, or a stray one: nobody owns it
+    return liveness.alive(int(parts[2]), None, parts[1])
+
+
+def _unwritable(root: Path) -> str | None:
+    """Why files cannot be created in ``root`` (creating it if needed), or ``None`` if they can."""
     try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def _size(path: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except SeglabError as exc:
         print(f"seglab: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # damage quick_check could not see when opening
+        if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not damage
+            raise
+        print(f"seglab: error: the tracking store is damaged ({exc}); run `seglab store "
+              "recover` to rebuild it from the run folders", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("seglab: interrupted", file=sys.stderr)
@@ -123,16 +130,16 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from seglab.report import build_report
-    from seglab.runfolder import RunFolder
+    from seglab.runfolder import RunFolder, run_path
 
     candidate = Path(args.run)
-    path = candidate if candidate.is_dir() else resolve(args.runs_dir) / args.run
-    if not (path / "metrics.json").exists():
-        raise SeglabError(f"{path} is not a run folder (no metrics.json): pass a folder under "
-                          f"{args.runs_dir}/ or a run id")
-    folder = RunFolder(path)
+    path = candidate if candidate.is_dir() else run_path(resolve(args.runs_dir), args.run)
+    folder = RunFolder(path).check()
+    status = folder.settle()
     build_report(folder)
-    print(f"wrote {folder.report}")
+    if folder.finished:
+        folder.freeze()
+    print(f"wrote {folder.report} (run {status})")
     return 0
 
 
@@ -225,6 +232,9 @@ def _cache_list(args: argparse.Namespace) -> int:
               f"{', '.join(entry.files)}{seconds}")
     total = sum(entry.bytes for entry in entries)
     print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {store.root}", file=sys.stderr)
+    if leftovers := store.leftovers():
+        print(f"{len(leftovers)} staging folders left by killed processes; `seglab cache clear` "
+              "removes them", file=sys.stderr)
     return 0
 
 

@@ -24,7 +24,8 @@ from seglab.errors import ConfigError
 class _Section(BaseModel):
     """Strict base: unknown keys and type coercions (e.g. "3" for an int) are errors."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True,
+                              allow_inf_nan=False)
 
 
 class DataConfig(_Section):
@@ -193,7 +194,8 @@ class Config(_Section):
     """A whole run's parameters."""
 
     experiment: str = Field("seglab", min_length=1, max_length=100)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    """NumPy's legacy generators (UMAP, scikit-learn) take seeds below 2**32."""
     backend: Literal["auto", "cpu", "gpu"] = "auto"
     data: DataConfig = Field(default_factory=DataConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -248,10 +250,12 @@ def load_config(
     """
     source = str(path) if path is not None else "config"
     raw = merge_sections(_read_yaml(Path(path)) if path is not None else {}, sections or {})
+    origins = {}
     for override in overrides:
         key, value = parse_override(override)
         _set_dotted(raw, key, value)
-    return validate_config(raw, source)
+        origins[key] = override
+    return validate_config(raw, source, origins)
 
 
 def merge_sections(raw: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,13 +291,45 @@ def _parse_section(key: str, text: str) -> Any:
     return value
 
 
-def validate_config(raw: Mapping[str, Any], source: str = "config") -> Config:
-    """Validate plain data into a :class:`Config`, or raise a one-line :class:`ConfigError`."""
+def validate_config(raw: Mapping[str, Any], source: str = "config",
+                    origins: Mapping[str, str] | None = None) -> Config:
+    """Validate plain data into a :class:`Config`, or raise a one-line :class:`ConfigError`.
+
+    Args:
+        raw: the config as plain data.
+        source: where it came from (a file name), named in the error.
+        origins: dotted key -> the ``--set KEY=VALUE`` text that set it; an error about such a
+            key names that ``--set`` instead of ``source``.
+    """
     try:
         return Config.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = "; ".join(_describe(error) for error in exc.errors())
-        raise ConfigError(f"{source}: {problems}") from None
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            given = [text for name, text in (origins or {}).items()
+                     if key == name or key.startswith(f"{name}.")]
+            problems.append(f"--set {given[0]}: {_describe(error)}" if given
+                            else f"{source}: {_describe(error)}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def redacted(config: Config) -> Config:
+    """A copy safe to record: credentials in ``tracking.mlflow_uri`` (``user:pass@``) masked."""
+    uri = config.tracking.mlflow_uri
+    if not uri or redact_uri(uri) == uri:
+        return config
+    tracking = config.tracking.model_copy(update={"mlflow_uri": redact_uri(uri)})
+    return config.model_copy(update={"tracking": tracking})
+
+
+def redact_uri(uri: str) -> str:
+    """``https://user:secret@host/x`` -> ``https://***@host/x``; other text is unchanged."""
+    scheme, sep, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return uri
+    return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{path}"
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -135,7 +135,7 @@ def _sample_rows(n_rows: int, seed: int) -> np.ndarray:
 
 def _principal_plane(points: np.ndarray) -> np.ndarray:
     centred = points - points.mean(axis=0)
-    if centred.shape[1] <= 2:
-        return centred
+    if centred.shape[1] <= 2:  # one feature left (reduce.method: none): a flat second axis
+        return np.pad(centred, ((0, 0), (0, 2 - centred.shape[1])))
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     return centred @ axes[:2].T

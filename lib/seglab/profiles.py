@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 
@@ -53,8 +53,6 @@ def distinctive_columns(profiles: pd.DataFrame, top: int) -> list[str]:
 
 
 # -- segment cards: what a business reader sees per segment ----------------------------------
-LEVEL_SEPARATOR = "="
-"""One-hot columns are named ``<source column>=<level>`` (e.g. ``channel=web``)."""
 NOTABLE_GAP = 0.5
 """A feature enters the summary line when the segment sits this many standard deviations off."""
 MOSTLY_SHARE = 0.5
@@ -111,29 +109,26 @@ class SegmentCard:
     summary: str
 
 
-def categorical_groups(columns: Sequence[str]) -> dict[str, list[str]]:
-    """One-hot columns grouped by their source column (``channel`` -> ``channel=web``, …)."""
-    groups: dict[str, list[str]] = {}
-    for column in columns:
-        if LEVEL_SEPARATOR in column:
-            groups.setdefault(column.split(LEVEL_SEPARATOR, 1)[0], []).append(column)
-    return groups
-
-
 def segment_cards(table: pd.DataFrame, labels: np.ndarray, *, top: int,
+                  categorical: Mapping[str, Sequence[str]] | None = None,
                   top_levels: int = 3) -> list[SegmentCard]:
     """A card per segment (noise left out), largest segment first.
 
     Args:
-        table: interpretable columns per customer; ``source=level`` columns are one-hot.
+        table: interpretable columns per customer.
         labels: cluster per customer, -1 = noise.
         top: features shown per card (largest absolute standardised difference first).
+        categorical: source categorical column -> its one-hot columns in ``table``, as the
+            data stage recorded them (``categorical.json``); every other column is numeric,
+            whatever its name.
         top_levels: levels shown per categorical column.
 
     Returns:
         The cards, each with its summary line.
     """
-    groups = categorical_groups(table.columns)
+    groups = {source: [column for column in columns if column in table.columns]
+              for source, columns in (categorical or {}).items()}
+    groups = {source: columns for source, columns in groups.items() if columns}
     one_hot = [column for members in groups.values() for column in members]
     numeric = [column for column in table.columns if column not in set(one_hot)]
     gaps = segment_profiles(table, labels)
@@ -166,7 +161,7 @@ def segment_cards(table: pd.DataFrame, labels: np.ndarray, *, top: int,
 def _mix(source: str, members: list[str], segment: pd.Series, population: pd.Series,
          top_levels: int) -> Mix:
     levels = sorted(
-        (Level(column.split(LEVEL_SEPARATOR, 1)[1], float(segment[column]),
+        (Level(column.removeprefix(f"{source}="), float(segment[column]),
                float(population[column])) for column in members),
         key=lambda level: level.share, reverse=True,
     )

@@ -20,13 +20,14 @@ from seglab import profiles
 from seglab.artifacts import (
     BASELINES,
     CANDIDATES,
+    CATEGORICAL,
     CLUSTER_SETTINGS,
     PROFILE_TABLE,
     SELECTION,
     STABILITY,
     run_labels,
 )
-from seglab.runfolder import RunFolder
+from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"
@@ -51,7 +52,7 @@ class ReportFigure:
 def build_report(folder: RunFolder) -> str:
     """Render the report for ``folder``, write ``report.html`` and return the HTML."""
     html = render("report.html.j2", **report_context(folder))
-    folder.report.write_text(html)
+    atomic_write_text(folder.report, html)
     return html
 
 
@@ -137,5 +138,7 @@ def _cards(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
     table_path = folder.artifact(PROFILE_TABLE)
     if not folder.labels.exists() or not table_path.exists():
         return []
-    cards = profiles.segment_cards(pd.read_parquet(table_path), run_labels(folder), top=top)
+    categorical = folder.read_json(folder.artifact(CATEGORICAL))  # {} for older runs
+    cards = profiles.segment_cards(pd.read_parquet(table_path), run_labels(folder), top=top,
+                                   categorical=categorical)
     return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR
 
@@ -27,7 +28,12 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
 
 
 def run_overrides(args: argparse.Namespace) -> list[str]:
-    """``--set`` values plus the convenience flags, as dotted overrides."""
+    """``--set`` values plus the convenience flags, as dotted overrides.
+
+    A flag's value is text as given (quoted for the YAML parser): ``--experiment 1`` or
+    ``--data @x.csv`` are a name and a path, never a number or a YAML syntax error.
+    """
     flags = {"data.path": args.data, "experiment": args.experiment, "backend": args.backend,
              "tracking.backend": args.tracking}
-    return [*args.overrides, *(f"{key}={value}" for key, value in flags.items() if value)]
+    return [*args.overrides, *(f"{key}={json.dumps(value, ensure_ascii=False)}"
+                               for key, value in flags.items() if value)]

@@ -7,8 +7,11 @@ one stage to the next live under ``artifacts/``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from seglab import liveness
 from seglab.errors import SeglabError
 
 if TYPE_CHECKING:
@@ -35,6 +39,39 @@ METRIC_KEYS: tuple[str, ...] = (
 """Every run's ``metrics.json`` holds these keys (``null`` where not applicable), plus
 ``seconds_<stage>`` per stage: DESIGN.md's list (with model selection's ``verdict``,
 ``selected`` and ``n_candidates``)."""
+FINAL_STATUSES = ("completed", "failed", "interrupted")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+"""A run id is one plain folder name: letters, digits, ``.``, ``_``, ``-``, not starting with
+a dot (so never ``..``) and never a path."""
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def run_path(runs_dir: Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` under ``runs_dir``; nothing user-given leaves ``runs_dir``.
+
+    Raises:
+        SeglabError: ``run_id`` is not a plain folder name.
+    """
+    if not RUN_ID.fullmatch(run_id):
+        raise SeglabError(f"run id {run_id!r} is not a plain folder name: use letters, digits, "
+                          "'.', '_' and '-' (starting with a letter or digit), at most 200")
+    path = Path(runs_dir) / run_id
+    if path.resolve().parent != Path(runs_dir).resolve():  # e.g. a symlink planted in runs/
+        raise SeglabError(f"run folder {path} resolves outside {runs_dir}: remove that link")
+    return path
+
+
+def manifest_status(manifest: dict[str, Any]) -> str:
+    """A manifest's status, with the tracking store's liveness rule applied.
+
+    A ``running`` manifest whose process (host, pid and start time) is gone is ``interrupted``.
+    """
+    status = str(manifest.get("status") or "unknown")
+    pid = manifest.get("pid")
+    if status == "running" and isinstance(pid, int) and not liveness.alive(
+            pid, manifest.get("pid_started"), manifest.get("host")):
+        return "interrupted"
+    return status
 
 
 @dataclass(frozen=True)
@@ -79,6 +116,11 @@ class RunFolder:
     def artifacts(self) -> Path:
         return self.path / "artifacts"
 
+    @property
+    def finished(self) -> bool:
+        """Whether the manifest holds a final status (completed, failed or interrupted)."""
+        return self.read_json(self.manifest).get("status") in FINAL_STATUSES
+
     def create(self) -> RunFolder:
         """Make the folder and its sub-folders; returns ``self``."""
         for folder in (self.path, self.figures, self.notebooks, self.artifacts):
@@ -97,6 +139,46 @@ class RunFolder:
                 f"{path} not found: run notebook {produced_by} first (same run_dir), or `seglab run`"
             )
         return path
+
+    def settle(self) -> str:
+        """The run's status; a run whose process died is marked ``interrupted`` in its manifest.
+
+        The manifest then tells the truth on its own: ``ended_at`` is the last time the dead
+        process wrote it.
+        """
+        manifest = self.read_json(self.manifest)
+        status = manifest_status(manifest)
+        if status == "interrupted" and manifest.get("status") == "running":
+            last = dt.datetime.fromtimestamp(self.manifest.stat().st_mtime, dt.UTC)
+            manifest.update(status=status, ended_at=last.isoformat(timespec="seconds"),
+                            error=manifest.get("error") or "the run's process died (killed)")
+            self.write_json(self.manifest, manifest)
+        return status
+
+    def freeze(self) -> None:
+        """Make every file of the finished run read-only (the folder itself stays removable)."""
+        for path in [self.path, *self.path.rglob("*")]:
+            if path.is_file() and not path.is_symlink():
+                path.chmod(path.stat().st_mode & ~_WRITE_BITS)
+
+    def check(self) -> RunFolder:
+        """``self`` if this is a run folder whose JSON files are objects, else a clear error.
+
+        Raises:
+            SeglabError: no manifest or metrics, or one that is not a JSON object.
+        """
+        for path in (self.manifest, self.metrics):
+            try:
+                value = json.loads(path.read_text())
+            except FileNotFoundError:
+                raise SeglabError(f"{self.path} is not a run folder (no {path.name}): pass a "
+                                  "folder made by `seglab run`, or a run id") from None
+            except (OSError, ValueError) as exc:
+                raise SeglabError(f"{path}: unreadable ({exc}); the run folder is damaged") from None
+            if not isinstance(value, dict):
+                raise SeglabError(f"{path}: expected a JSON object, found "
+                                  f"{type(value).__name__}; the run folder is damaged")
+        return self
 
     # -- JSON, arrays, figures -------------------------------------------------------------
     def read_json(self, path: Path) -> dict[str, Any]:

@@ -15,10 +15,13 @@ import datetime as dt
 import os
 import platform
 import secrets
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,20 +31,22 @@ import nbformat
 import papermill as pm
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-from seglab import __version__
+from seglab import __version__, liveness
 from seglab.backend import resolve as resolve_backend
-from seglab.config import Config, save_config
+from seglab.config import Config, redacted, save_config
 from seglab.environment import package_versions
 from seglab.errors import SeglabError
 from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
-from seglab.runfolder import METRIC_KEYS, RunFolder
+from seglab.runfolder import METRIC_KEYS, RunFolder, run_path
 from seglab.stages import NOTEBOOK_STAGES
+from seglab.tables import require_table_file
 from seglab.tracking import Run, open_tracker
 
 Engine = Literal["notebooks", "direct"]
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
-"""The kernel's own start-up chatter (e.g. ipykernel 7's TCP warning for a local kernel) is not
-the run's news; cell outputs and errors are unaffected."""
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+"""The kernel's own log is not the run's news: its start-up chatter (ipykernel 7's TCP warning
+for a local kernel), and on Ctrl-C a 20-line ZMQ traceback from a reply sent on a socket the
+shutdown has closed. Cell outputs and errors reach the notebook and the run either way."""
 TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
                  "data_fingerprint", "data_path", "host", "seglab_version", "tracking", "cache")
 """Manifest entries recorded as tags of the run's trial."""
@@ -156,47 +161,79 @@ def run_pipeline(
     ``engine="notebooks"`` executes the notebooks with papermill on ``kernel``;
     ``engine="direct"`` calls their stage functions in this process.
     Returns the result with status ``completed`` or ``failed``; the manifest says the same. A
-    ``KeyboardInterrupt`` marks the run ``interrupted`` and propagates.
+    ``KeyboardInterrupt`` (or SIGTERM) marks the run ``interrupted`` and propagates. Nothing is
+    written before the run id, the data file and the tracking store have been checked, and a
+    finished run's files are made read-only.
     """
     argv0 = kernel_argv0(kernel) if engine == "notebooks" else sys.executable
-    resolution = resolve_backend(config.backend)
-    config = config.model_copy(update={"backend": resolution.name})
-    folder = RunFolder(runs_dir / (run_id or new_run_id()))
+    folder = RunFolder(run_path(runs_dir, run_id or new_run_id()))
     if folder.path.exists():
         raise SeglabError(f"run folder {folder.path} already exists: choose another run id")
+    if "://" not in config.data.path:
+        require_table_file(str(resolve(config.data.path)))
+    resolution = resolve_backend(config.backend)
+    config = config.model_copy(update={"backend": resolution.name})
     plans = plan_notebooks(config, _portable(folder.path), kernel)
     tracker = open_tracker(config.tracking, store_dir=runs_dir)
-
-    folder.create()
-    save_config(config, folder.params)
-    started = time.perf_counter()
-    manifest = _initial_manifest(folder, config, kernel, argv0, resolution)
-    folder.write_json(folder.manifest, {**manifest, "engine": engine, "tracking": tracker.backend})
-    folder.record_metrics(backend=resolution.name)
-    result = RunResult(folder, "running")
-    trial = tracker.start_run(config.experiment, folder.run_id, params=config.to_dict(),
-                              run_dir=folder.path)
-    try:
-        for index, plan in enumerate(plans, start=1):
-            echo(f"[{index}/{len(plans)}] {plan.name} ...")
-            entry = _run_stage(plan, folder, config, kernel, engine, trial)
-            result.notebooks.append(entry)
-            echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} ({entry['seconds']:.1f} s)")
-            if entry["status"] != "completed":
-                result.status, result.message = "failed", entry["error"]
-                break
-        else:
-            result.status = "completed"
-    except KeyboardInterrupt:
-        result.status, result.message = "interrupted", "interrupted by the user (Ctrl-C)"
-        raise
-    except Exception as exc:
-        result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        _finish(folder, result, time.perf_counter() - started)
-        _track(trial, folder, result.status)
+    shown = redacted(config)
+    with _terminate_as_interrupt():
+        trial = tracker.start_run(config.experiment, folder.run_id, params=shown.to_dict(),
+                                  run_dir=folder.path)  # a run the store cannot record never starts
+        result = RunResult(folder, "running")
+        started = time.perf_counter()
+        try:
+            folder.create()
+            save_config(shown, folder.params)
+            manifest = _initial_manifest(folder, config, kernel, argv0, resolution)
+            folder.write_json(folder.manifest, {**manifest, "engine": engine,
+                                                "tracking": tracker.backend})
+            folder.record_metrics(backend=resolution.name)
+            _run_stages(plans, folder, config, kernel, engine, trial, result, echo)
+        except KeyboardInterrupt as exc:
+            result.status = "interrupted"
+            result.message = str(exc) or "interrupted by the user (Ctrl-C)"
+            raise
+        except Exception as exc:
+            result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if folder.manifest.exists():
+                _finish(folder, result, time.perf_counter() - started)
+            _track(trial, folder, result.status)
+            folder.freeze()
     return result
+
+
+def _run_stages(plans: list[NotebookPlan], folder: RunFolder, config: Config, kernel: str,
+                engine: Engine, trial: Run, result: RunResult, echo: Callable[[str], None]) -> None:
+    """Every notebook in order, stopping at the first failure; the outcome goes into ``result``."""
+    for index, plan in enumerate(plans, start=1):
+        echo(f"[{index}/{len(plans)}] {plan.name} ...")
+        entry = _run_stage(plan, folder, config, kernel, engine, trial)
+        result.notebooks.append(entry)
+        echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} ({entry['seconds']:.1f} s)")
+        if entry["status"] != "completed":
+            result.status, result.message = "failed", entry["error"]
+            return
+    result.status = "completed"
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs (in the main thread), SIGTERM ends the run like Ctrl-C: the
+    manifest and the store say ``interrupted`` instead of ``running`` forever."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"terminated by signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_stage(plan: NotebookPlan, folder: RunFolder, config: Config, kernel: str, engine: Engine,
@@ -285,8 +322,9 @@ def _initial_manifest(folder: RunFolder, config: Config, kernel: str, argv0: str
                     "reason": resolution.reason},
         "device": _device(resolution.name, resolution.reason),
         "kernel": {"name": kernel, "argv0": argv0},
-        "host": platform.node(),
+        "host": liveness.HOST,
         "pid": os.getpid(),
+        "pid_started": liveness.identity()[1],
         "seglab_version": __version__,
     }
 

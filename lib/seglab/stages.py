@@ -44,6 +44,7 @@ from seglab.artifacts import (
     BASE_PARAMS,
     BASELINES,
     CANDIDATES,
+    CATEGORICAL,
     CLUSTER_SETTINGS,
     CUSTOMERS,
     EMBEDDING,
@@ -64,7 +65,7 @@ from seglab.artifacts import (
 from seglab.backend import Backend, get_backend
 from seglab.backend import resolve as resolve_backend
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
-from seglab.errors import SeglabError
+from seglab.errors import DataError, SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report
 from seglab.runfolder import RunFolder, atomic_write_text
@@ -82,7 +83,11 @@ def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
     auto`` is resolved here once (recorded in ``params.yaml``, the manifest and the metrics), so
     interactive runs and ``seglab run`` share stage-cache entries.
     """
-    folder = RunFolder(resolve(run_dir)).create()
+    folder = RunFolder(resolve(run_dir))
+    if folder.finished:
+        raise SeglabError(f"{folder.path} is a finished run (evidence, read-only): pass a new "
+                          "run_dir to re-run a stage, or start a run with `seglab run`")
+    folder.create()
     base_path = folder.artifact(BASE_PARAMS)
     if not base_path.exists():
         atomic_write_text(base_path, folder.params.read_text() if folder.params.exists()
@@ -151,6 +156,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     def compute() -> None:
         with folder.timed("load"):
             table = data.load_customers(config.data, source)
+        _require_rows(table.n_rows, config)
         with folder.timed("features"):
             feature_set = features.build_features(
                 table.features,
@@ -163,7 +169,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     local = None if "://" in source else Path(source)
     _cached(folder, config, "explore", {"data": local, "data_config": config.data,
                                         "features": config.features},
-            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, PCA_VARIANCE), compute)
+            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, CATEGORICAL, PCA_VARIANCE), compute)
     info = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text())
     folder.record_metrics(
         n_rows=info["n_rows"],
@@ -185,13 +191,16 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
         "transforms": feature_set.transforms,
         "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
         "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
-        "categorical": table.categorical_columns,
     })
+    profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
+    categorical = {source: [column for column in columns if column in profile_columns]
+                   for source, columns in table.categorical_columns.items()}
+    folder.write_json(folder.artifact(CATEGORICAL), {source: columns for source, columns
+                                                     in categorical.items() if columns})
     customers = pd.DataFrame({config.data.id_column: table.ids})
     if table.truth is not None:
         customers["truth"] = table.truth
     customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
-    profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
     table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
     pca_raw = _raw_pca_variance(table.features, config.features.stats_sample, config.seed)
     pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
@@ -220,6 +229,7 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
 
     def compute() -> None:
         matrix = folder.load_array(FEATURES, "01_exploration")
+        _require_rows(len(matrix), config)
         with folder.timed("reduce"):
             result = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
         folder.save_array(EMBEDDING, result.coords)
@@ -251,6 +261,15 @@ def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
     title = "Embedding" + (" (colour: known segments)" if truth is not None else "")
     figure = plots.embedding_map(embedding.coords, truth, title=title, seed=config.seed)
     return Reduction(embedding, folder.save_figure(figure, "embedding"))
+
+
+def _require_rows(n_rows: int, config: Config) -> None:
+    """UMAP's spectral start needs more rows than ``n_components + 1``: say so as a data error."""
+    needed = config.reduce.n_components + 2
+    if config.reduce.method == "umap" and n_rows < needed:
+        raise DataError(f"{n_rows} customers are too few to embed in reduce.n_components="
+                        f"{config.reduce.n_components} dimensions: UMAP needs at least {needed} "
+                        "rows; use a larger table or lower reduce.n_components")
 
 
 # -- 03 eps search ----------------------------------------------------------------------------
@@ -602,8 +621,7 @@ def known_segments(folder: RunFolder) -> np.ndarray | None:
 
 def categorical_codes(folder: RunFolder) -> dict[str, np.ndarray]:
     """Each categorical input column as level codes (from its one-hot columns saved by 01)."""
-    mapping = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text()).get(
-        "categorical", {})
+    mapping = json.loads(folder.require(CATEGORICAL, "01_exploration").read_text())
     columns = [column for onehots in mapping.values() for column in onehots]
     if not columns:
         return {}

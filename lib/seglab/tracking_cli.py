@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from seglab.errors import SeglabError
 from seglab.leaderboard_html import render_leaderboard
 from seglab.paths import DEFAULT_RUNS_DIR, resolve
 from seglab.tracking.leaderboard import OPERATORS, format_leaderboard, leaderboard, table_columns
@@ -39,7 +40,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         help=f"keep runs where KEY OP VALUE (OP: {' '.join(OPERATORS)}); repeatable",
     )
     runs.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
-    runs.add_argument("--limit", type=int, help="show the first N runs")
+    runs.add_argument("--limit", type=_positive, help="show the first N runs (N >= 1)")
     runs.add_argument(
         "--columns",
         help="comma-separated columns for the table (default: status, varying params, headline metrics)",
@@ -62,6 +63,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     replay.add_argument("--mlflow-uri", help="with --to mlflow: the tracking URI")
     replay.set_defaults(handler=sync_command)
 
+    store = subparsers.add_parser(
+        "store",
+        help="check the tracking store, or rebuild it from the run folders",
+        description="check: SQLite's integrity_check on runs/seglab.db. recover: move a damaged "
+        "store aside (kept as seglab.db.before-recover-<time>) and rebuild it from every run folder.",
+    )
+    store.add_argument("action", choices=("check", "recover"), help="check or recover")
+    store.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
+                       help="runs folder holding seglab.db (%(default)s)")
+    store.set_defaults(handler=store_command)
+
 
 def runs_command(args: argparse.Namespace) -> int:
     """Print or write the leaderboard; exit 0."""
@@ -78,7 +90,11 @@ def runs_command(args: argparse.Namespace) -> int:
     text = (render_leaderboard(frame) if args.format == "html"
             else format_leaderboard(frame, args.format, columns))
     if args.output:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as exc:
+            raise SeglabError(f"--output {args.output}: cannot write ({exc.strerror or exc}); "
+                              "pick a writable file path") from None
         print(f"{len(frame)} runs written to {args.output}")
     else:
         print(text)
@@ -100,6 +116,34 @@ def sync_command(args: argparse.Namespace) -> int:
         print(f"{result.trial} -> {result.backend}: {outcome}")
     print(f"{len(results) - len(failed)} synced, {len(failed)} failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def store_command(args: argparse.Namespace) -> int:
+    """``check``: exit 0 when the store is sound; ``recover``: rebuild it, exit 0."""
+    from seglab.tracking.recover import check_store, recover
+
+    runs_dir = resolve(args.runs_dir)
+    if args.action == "check":
+        print(f"{runs_dir / 'seglab.db'}: {check_store(runs_dir)}")
+        return 0
+    result = recover(runs_dir)
+    if result.moved_to is not None:
+        print(f"kept the old store as {result.moved_to}")
+    for reason in result.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    print(f"rebuilt {runs_dir / 'seglab.db'} from {len(result.restored)} run folders "
+          f"({len(result.skipped)} skipped)")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.errors import SeglabError
-from seglab.runfolder import METRIC_KEYS
+from seglab.runfolder import METRIC_KEYS, RunFolder
 from seglab.tracking.local import LocalStore
 
 FIXED_COLUMNS = (
@@ -84,10 +84,13 @@ def leaderboard(
     """
     store = LocalStore(store_dir)
     try:
-        store.reap()
+        reaped = set(store.reap())
         rows = store.summaries(experiment)
     finally:
         store.close()
+    for trial in rows["trials"]:  # the dead run's folder says so too, not only the store
+        if trial[0] in reaped and trial[5] and (Path(trial[5]) / "manifest.json").is_file():
+            RunFolder(Path(trial[5])).settle()
     frame = _frame(rows)
     for key, op, value in filters:
         frame = _apply_filter(frame, key, op, value)
@@ -193,6 +196,26 @@ def _sort(frame: pd.DataFrame, sort: str | None) -> pd.DataFrame:
     return frame.sort_values(column, ascending=ascending, na_position="last", kind="stable")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection)."""
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells starting like a formula begin with ``'`` (OWASP's rule).
+
+    Numbers stay numbers: only text (names, tags, parameters as text) can carry a formula.
+    """
+    def cell(value: Any) -> Any:
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+    safe = frame.copy()
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(cell)
+    safe.columns = [cell(column) for column in safe.columns]
+    return safe
+
+
 def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | None = None) -> str:
     """Render as ``table`` (selected columns), ``csv`` or ``json`` (records).
 
@@ -208,7 +231,7 @@ def format_leaderboard(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | N
         shown.columns = [column.split(".", 1)[1] if "." in column else column for column in shown.columns]
         return shown.to_string(index=False, na_rep="-", float_format=lambda number: f"{number:.4g}")
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        return neutralise_formulas(frame).to_csv(index=False)
     if fmt == "json":
         return frame.to_json(orient="records", date_format="iso", indent=1)
     raise SeglabError(f"--format {fmt}: unknown format (table, csv or json; html: "

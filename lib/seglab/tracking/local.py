@@ -11,17 +11,16 @@ The schema is versioned with ``PRAGMA user_version`` and migrated forward on ope
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from seglab import liveness
 from seglab.errors import SeglabError
 from seglab.tracking.records import (
     Artifact,
@@ -97,7 +96,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_HOST = socket.gethostname()
+_HOST = liveness.HOST
 
 
 class LocalStore:
@@ -122,15 +121,44 @@ class LocalStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except (sqlite3.DatabaseError, OSError) as exc:
+            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+        except (sqlite3.OperationalError, OSError) as exc:  # unreadable folder, locked too long
             raise SeglabError(
                 f"{self.path}: cannot open the tracking database ({exc}); "
-                "move the file away or pass another --runs-dir"
+                "check the folder's permissions or pass another --runs-dir"
             ) from None
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, str(exc)) from None
+        if problems != ["ok"]:
+            self._conn.close()
+            raise damaged(self.path, problems[0])
 
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+    def import_trial(self, record: ImportedTrial) -> None:
+        """Insert a finished trial as a run folder recorded it (``seglab store recover``).
+
+        Raises:
+            SeglabError: a trial of that name already exists.
+        """
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO experiments VALUES (?, ?)",
+                         (record.experiment, record.started_at))
+            try:
+                conn.execute(
+                    "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.trial, record.experiment, record.status, record.started_at,
+                     record.ended_at, record.ended_at or record.started_at, record.run_dir,
+                     record.host, record.pid, record.pid_started),
+                )
+            except sqlite3.IntegrityError:
+                raise SeglabError(f"{self.path}: trial {record.trial!r} already exists") from None
+            conn.executemany(
+                "INSERT INTO components VALUES (?, ?, ?, ?, ?)",
+                [(record.trial, *component) for component in record.components],
+            )
 
     # ---- writes -----------------------------------------------------------------------------
 
@@ -158,7 +186,7 @@ class LocalStore:
             try:
                 conn.execute(
                     "INSERT INTO trials VALUES (?, ?, 'running', ?, NULL, ?, ?, ?, ?, ?)",
-                    (trial, experiment, now, now, run_dir, _HOST, *_process_identity()),
+                    (trial, experiment, now, now, run_dir, _HOST, *liveness.identity()),
                 )
             except sqlite3.IntegrityError:
                 raise SeglabError(
@@ -254,7 +282,7 @@ class LocalStore:
             "SELECT name, pid, pid_started FROM trials WHERE status = 'running' AND host = ?",
             (_HOST,),
         ).fetchall()
-        dead = [name for name, pid, started in rows if not _alive(pid, started)]
+        dead = [name for name, pid, started in rows if not liveness.alive(pid, started)]
         reaped = []
         for name in dead:
             with self._write() as conn:
@@ -378,13 +406,18 @@ class LocalStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not damage
+                    raise
+                raise damaged(self.path, str(exc)) from None
 
     def _migrate(self) -> None:
         with self._write() as conn:
@@ -400,26 +433,31 @@ class LocalStore:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
+@dataclass(frozen=True)
+class ImportedTrial:
+    """A finished trial as its run folder recorded it (for :meth:`LocalStore.import_trial`)."""
+
+    experiment: str
+    trial: str
+    status: str
+    started_at: float
+    ended_at: float | None
+    run_dir: str
+    host: str
+    pid: int
+    pid_started: float | None
+    components: list[tuple[str, str, float, float | None]]
+    """``(name, status, started_at, ended_at)`` per stage."""
+
+
+def damaged(path: Path, detail: str) -> SeglabError:
+    """The one-line error for a store SQLite cannot read, with the recovery command."""
+    detail = " ".join(detail.replace("*** in database main ***", "").split())[:160]
+    return SeglabError(
+        f"{path}: the tracking store is damaged ({detail}); run `seglab store recover "
+        f"--runs-dir {path.parent}` to rebuild it from the run folders (the old file is kept)"
+    )
+
+
 def _touch(conn: sqlite3.Connection, trial: str, now: float) -> None:
     conn.execute("UPDATE trials SET updated_at = ? WHERE name = ?", (now, trial))
-
-
-def _process_identity() -> tuple[int, float | None]:
-    process = psutil.Process()
-    try:
-        return process.pid, process.create_time()
-    except psutil.Error:
-        return process.pid, None
-
-
-def _alive(pid: int, started: float | None) -> bool:
-    """Whether the process that started a trial still runs (a reused pid does not count)."""
-    try:
-        process = psutil.Process(pid)
-        if started is not None and abs(process.create_time() - started) > 1.0:
-            return False
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.Error:
-        return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +28,11 @@ HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 """Used during a push unless the user set them: MLflow's own defaults (7 retries, backoff 2)
-would hold the end of a run for about 4 minutes when the server is unreachable."""
+would hold the end of a run for about 4 minutes when the server is unreachable, and it prints
+two "View run/experiment" lines per run (the trial and each stage) on seglab's stdout."""
 
 T = TypeVar("T")
 
@@ -72,7 +75,7 @@ class MlflowRemote:
         else:
             location = None
             if self._artifact_root is not None:
-                location = (self._artifact_root / record.experiment).resolve().as_uri()
+                location = (self._artifact_root / _folder_name(record.experiment)).resolve().as_uri()
             experiment_id = client.create_experiment(record.experiment, artifact_location=location)
         parent = self._put_run(client, experiment_id, record.trial, record.summary, None)
         for component in record.components:
@@ -127,6 +130,11 @@ class MlflowRemote:
             end = int((entity.ended_at or entity.started_at) * 1000)
             client.set_terminated(run_id, status=STATUS[entity.status], end_time=end)
         return run_id
+
+
+def _folder_name(experiment: str) -> str:
+    """A plain folder name for an experiment: its artifacts stay under the artifact root."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).lstrip(".") or "experiment"
 
 
 def _param_text(value: ParamValue) -> str:

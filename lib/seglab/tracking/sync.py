@@ -77,11 +77,31 @@ def sync(
         store.close()
 
 
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, at most 300 characters."""
+LIMIT = 300
+
+
+def one_line(exc: BaseException, limit: int = LIMIT) -> str:
+    """``Type: first line of the message`` and its root cause, in at most ``limit`` characters.
+
+    A long message is cut in the middle, never at the end, where HTTP clients put the cause
+    (``... Connection refused'))``); a chained exception's innermost cause is named too.
+    """
+    parts = [_first_line(exc)]
+    root = exc
+    while (root.__cause__ or root.__context__) is not None:
+        root = root.__cause__ or root.__context__
+    if root is not exc and _first_line(root) not in parts[0]:
+        parts.append(f"cause: {_first_line(root)}")
+    message = "; ".join(parts)
+    if len(message) <= limit:
+        return message
+    head = limit // 3
+    return f"{message[:head]} … {message[-(limit - head - 3):]}"
+
+
+def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return message[:300]
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _remote_for(backend: str, target: str, store_dir: Path) -> Remote:
