@@ -41,15 +41,13 @@ from seglab.runfolder import METRIC_KEYS, RunFolder, run_path
 from seglab.stages import NOTEBOOK_STAGES
 from seglab.tables import require_table_file
 from seglab.tracking import Run, open_tracker
+from seglab.tracking.records import TRACKED_FACTS
 
 Engine = Literal["notebooks", "direct"]
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 """The kernel's own log is not the run's news: its start-up chatter (ipykernel 7's TCP warning
 for a local kernel), and on Ctrl-C a 20-line ZMQ traceback from a reply sent on a socket the
 shutdown has closed. Cell outputs and errors reach the notebook and the run either way."""
-TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
-                 "data_fingerprint", "data_path", "host", "seglab_version", "tracking", "cache")
-"""Manifest entries recorded as tags of the run's trial."""
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
 STAGE_TIMINGS = ("load", "features", "reduce", "null_reduce", "eps", "cluster", "null", "metrics",

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+TRACKED_FACTS = ("engine", "backend", "device", "kernel", "git", "python", "packages",
+                 "data_fingerprint", "data_path", "host", "seglab_version", "tracking", "cache")
+"""Run manifest entries recorded as tags of the run's trial."""
+
 Status = Literal["running", "completed", "failed", "interrupted"]
 FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "interrupted")
 

@@ -22,7 +22,7 @@ from seglab.errors import SeglabError
 from seglab.runfolder import FINAL_STATUSES, RunFolder, manifest_status
 from seglab.tracking import Run, Tracker
 from seglab.tracking.local import DB_NAME, ImportedTrial, LocalStore, damaged
-from seglab.tracking.records import flatten
+from seglab.tracking.records import TRACKED_FACTS, flatten
 
 _SIDE_FILES = ("", "-wal", "-shm")
 
@@ -86,8 +86,6 @@ def recover(runs_dir: Path) -> Recovery:
 
 def _restore(tracker: Tracker, folder: RunFolder) -> str | None:
     """Record one run folder in the store; the reason it cannot be, or ``None``."""
-    from seglab.runner import TRACKED_FACTS  # heavy (papermill): only when recovering
-
     manifest, metrics = _read(folder.manifest), _read(folder.metrics)
     params = yaml.safe_load(folder.params.read_text()) if folder.params.is_file() else None
     if not isinstance(manifest, dict) or not isinstance(metrics, dict) or not isinstance(params, dict):
