@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +72,15 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def corpus_run(tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """``corpus_run(name, overrides=())``: :func:`corpus_support.run_on_corpus` in this test's
+    ``tmp_path``."""
+    from corpus_support import run_on_corpus
+
+    def run(name: str, overrides: Iterable[str] = ()) -> dict[str, Any]:
+        return run_on_corpus(name, tmp_path / name, overrides)
+
+    return run

@@ -8,44 +8,18 @@ the path users run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from bench.corpus import CORPUS, CorpusTable, get, names
-from bench.corpus_bench import run_seglab, summary_table, write_summary
+from bench.corpus import CORPUS, get, names
+from bench.corpus_bench import summary_table, write_summary
 from bench.yardsticks import feature_matrix, read_table, summarise, truth_codes
+from corpus_support import available, run_on_corpus
 
 MAX_ROWS = 10_000
-
-
-def run_on_corpus(name: str, tmp_path: Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Write corpus table ``name`` under ``tmp_path`` and run seglab's default path on it.
-
-    Returns ``metrics.json`` as a dict plus ``status`` (``completed``/``failed``), ``error``,
-    ``seconds_wall`` and ``run_dir``. Skips the test when the table's package (the ``corpus``
-    extra) is not installed.
-    """
-    table = _available(get(name))
-    return run_seglab(table, tmp_path, overrides)
-
-
-@pytest.fixture
-def corpus_run(tmp_path: Path) -> Callable[..., dict[str, Any]]:
-    """``corpus_run(name, overrides=())``: :func:`run_on_corpus` in this test's ``tmp_path``."""
-
-    def run(name: str, overrides: Iterable[str] = ()) -> dict[str, Any]:
-        return run_on_corpus(name, tmp_path / name, overrides)
-
-    return run
-
-
-def _available(table: CorpusTable) -> CorpusTable:
-    if not table.available():
-        pytest.skip(f"{table.name} needs {table.requires} (pip install -e '.[corpus]')")
-    return table
 
 
 def test_names_are_unique_and_formats_mixed() -> None:
@@ -58,7 +32,7 @@ def test_names_are_unique_and_formats_mixed() -> None:
 
 @pytest.mark.parametrize("name", names())
 def test_builder_writes_a_readable_file_with_the_declared_columns(name: str, tmp_path: Path) -> None:
-    table = _available(get(name))
+    table = available(get(name))
     path = table.write(tmp_path)
     assert path == tmp_path / table.filename and path.suffix == f".{table.fmt}"
     frame = read_table(path)
@@ -77,7 +51,7 @@ def test_builder_writes_a_readable_file_with_the_declared_columns(name: str, tmp
 
 @pytest.mark.parametrize("name", names())
 def test_builder_is_deterministic(name: str, tmp_path: Path) -> None:
-    table = _available(get(name))
+    table = available(get(name))
     first = read_table(table.write(tmp_path / "a"))
     second = read_table(table.write(tmp_path / "b"))
     pd.testing.assert_frame_equal(first, second)

@@ -35,7 +35,7 @@ def _build(frame: pd.DataFrame, **settings) -> object:
 
 
 def test_selection_reasons() -> None:
-    result = _build(_table(), isolation_threshold=0.1, include_categorical=False)
+    result = _build(_table())
     assert result.dropped["spend_copy"].startswith("correlated with spend_total (rho 1.00")
     assert result.dropped["junk"].startswith("isolated")
     assert result.dropped["rare_flag"].startswith("sparse")
@@ -46,8 +46,7 @@ def test_selection_reasons() -> None:
 
 
 def test_matrix_is_float32_finite_and_block_weighted() -> None:
-    result = _build(_table(), count_weight=0.5, isolation_threshold=0.1,
-                    include_categorical=False)
+    result = _build(_table(), count_weight=0.5)
     assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 5)
     assert np.isfinite(result.matrix).all()
     variance = result.matrix.var(axis=0)
@@ -83,7 +82,8 @@ def test_dequantise_breaks_ties_and_log_tames_skew() -> None:
 
 def test_exclude_isolation_off_categorical_on_and_pca() -> None:
     frame = _table()
-    result = _build(frame, exclude=["recency*"], pca_components=3)
+    result = _build(frame, exclude=["recency*"], isolation_threshold=None,
+                    include_categorical=True, pca_components=3)
     assert result.dropped["recency_days"] == "excluded"
     assert "junk" not in result.dropped and "region=A" not in result.dropped
     assert result.names == ["pca_1", "pca_2", "pca_3"]
@@ -111,13 +111,15 @@ def test_a_categorical_column_weighs_one_numeric_column_whatever_its_levels() ->
                              for level in ["basic", "plus", "pro", "max", "team"]},
                           "paperless=yes": (rng.random(n) < 0.3).astype(float)})
     onehots = {"plan": [c for c in frame if c.startswith("plan=")], "paperless": ["paperless=yes"]}
-    result = build_features(frame, FeaturesConfig(), seed=0, categorical=onehots)
+    result = build_features(frame, FeaturesConfig(include_categorical=True), seed=0,
+                            categorical=onehots)
     variance = pd.Series(result.matrix.var(axis=0), index=result.names)
     one_numeric = variance["charges"]
     assert variance[onehots["plan"]].sum() == pytest.approx(one_numeric, rel=1e-3)
     assert variance["paperless=yes"] == pytest.approx(one_numeric, rel=1e-3)
     assert result.transforms["plan"].startswith("one-hot (5 levels)")
-    muted = build_features(frame, FeaturesConfig(categorical_weight=0.5), seed=0,
+    muted = build_features(frame, FeaturesConfig(include_categorical=True, categorical_weight=0.5),
+                           seed=0,
                            categorical=onehots)
     assert muted.matrix[:, 2:].var(axis=0).sum() * 4 == pytest.approx(
         result.matrix[:, 2:].var(axis=0).sum() * (muted.matrix[:, :2].var(axis=0).sum()
@@ -142,6 +144,14 @@ def test_columns_on_one_integer_scale_keep_their_relative_spread() -> None:
     assert features.shared_scale_columns(mixed) == []
 
 
+def test_isolation_keeps_a_table_whose_columns_are_all_independent() -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=1000) for i in range(6)})
+    assert build_features(frame, FeaturesConfig(), seed=0).names == list(frame.columns)
+    frame["y"] = frame["x0"] + rng.normal(0, 0.5, 1000)  # now x0 and y relate, the rest is junk
+    assert build_features(frame, FeaturesConfig(), seed=0).names == ["x0", "y"]
+
+
 def test_two_and_one_column_tables_are_fine() -> None:
     rng = np.random.default_rng(4)
     frame = pd.DataFrame({"x": rng.normal(size=500), "y": rng.normal(size=500)})
@@ -154,7 +164,7 @@ def test_two_and_one_column_tables_are_fine() -> None:
 def test_no_feature_left_is_a_data_error() -> None:
     with pytest.raises(DataError, match="no feature column left"):
         build_features(_table()[["junk", "region=A"]],
-                       FeaturesConfig(exclude=["junk"], include_categorical=False), seed=0,
+                       FeaturesConfig(exclude=["junk"]), seed=0,
                        categorical={"region": ["region=A"]})
 
 

@@ -12,9 +12,11 @@ The preprocessing *is* the feature-selection story for sparse customer tables:
    every column is standardised, except that columns measured on one shared integer scale
    (pixel intensities, Likert items: see :func:`shared_scale_columns`) keep their relative
    spread and get one common scale;
-3. categorical columns: each one's one-hot block is centred and scaled to a total variance of
-   ``categorical_weight`` squared, so a categorical column weighs what one standardised numeric
-   column weighs, however many levels it has (the weighting of FAMD, Pagès 2004);
+3. categorical columns (``include_categorical``, off by default: the embedding splits into one
+   island per combination of levels): each one's one-hot block is centred and scaled to a total
+   variance of ``categorical_weight`` squared, so a categorical column weighs what one
+   standardised numeric column weighs, however many levels it has (the weighting of FAMD,
+   Pagès 2004);
 4. count block (``count_columns``): empirical-Bayes smoothed shares, square root (Hellinger),
    TruncatedSVD. Sparse counts are never z-scored: that lets rare columns dominate the kNN graph;
 5. block weighting: the numeric-and-categorical block and the count block each scaled to total
@@ -23,7 +25,7 @@ The preprocessing *is* the feature-selection story for sparse customer tables:
 
 The choices were measured on the real-table corpus (``bench/ABLATION.md``): robust scaling
 (dividing by the interquartile range) blew zero-inflated columns up and cost digits 0.23 ARI;
-the isolation filter dropped every column of tables whose columns are independent.
+the isolation filter keeps every column of a table whose columns are all independent.
 
 Statistics (correlations, skewness, quantiles) are estimated on ``stats_sample`` rows. The
 count block is processed ``CHUNK_ROWS`` rows at a time and its SVD fitted on at most
@@ -204,9 +206,11 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
         return [columns[j] for j in kept]
     np.fill_diagonal(rho, 0.0)
     strongest = rho.max(axis=1)
-    for j in kept:
-        if strongest[j] < cfg.isolation_threshold:
-            dropped[columns[j]] = f"isolated (max |rho| {strongest[j]:.2f} to any other column)"
+    isolated = [j for j in kept if strongest[j] < cfg.isolation_threshold]
+    if len(isolated) == len(kept):  # no column relates to any other: keep them all
+        return [columns[j] for j in kept]
+    for j in isolated:
+        dropped[columns[j]] = f"isolated (max |rho| {strongest[j]:.2f} to any other column)"
     return [columns[j] for j in kept if columns[j] not in dropped]
 
 

@@ -7,7 +7,7 @@ Candidates (on a sample of at most ``cluster.select_sample`` embedded rows):
   density tree per ``min_samples`` (:mod:`seglab.backend.density`);
 - **HDBSCAN** with excess-of-mass and leaf selection on the same trees;
 - **partition models**: a Gaussian mixture with k by BIC and KMeans with k by silhouette, both
-  k in 2-10.
+  k in 2-8.
 
 Scores (one row sample for all candidates, noise excluded where it is not a cluster):
 ``silhouette`` in the embedding and ``silhouette_features`` in the feature space, ``dbcv``
@@ -61,7 +61,7 @@ KNEE_OFFSETS = (-0.06, -0.03, 0.0, 0.03, 0.06)
 MAX_EPS_RATIO = 1.25
 """... up to this multiple of the knee's eps (past it the curve is the outliers' steep tail,
 where a cut merges whole segments)."""
-PARTITION_K = range(2, 11)
+PARTITION_K = range(2, 9)
 SCORE_SAMPLE = 3_000
 """Rows for the silhouettes (one n x n distance matrix per space)."""
 PARTITION_SCAN_SAMPLE = 3_000
@@ -324,7 +324,7 @@ def _hdbscan_refit(trees: _SubsampleTrees,
 
 
 def _partitions(coords: np.ndarray, backend: Backend, seed: int) -> list[Candidate]:
-    """A Gaussian mixture with k by BIC and KMeans with k by silhouette (k in 2-10)."""
+    """A Gaussian mixture with k by BIC and KMeans with k by silhouette (k in 2-8)."""
     from sklearn.mixture import GaussianMixture
 
     host = backend.to_numpy(coords).astype(np.float64)

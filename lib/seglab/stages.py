@@ -70,6 +70,10 @@ from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report
 from seglab.runfolder import RunFolder, atomic_write_text
 
+FEW_LEVELS = 10
+"""A numeric column with at most this many distinct values is a code or a flag (see
+:func:`level_codes`)."""
+
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
     """The run folder and the config for one notebook execution, with its parameters applied.
@@ -411,7 +415,7 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
                 folder.load_array(NULL_EMBEDDING, "02_dimensionality_reduction"), backend,
                 settings)
     judged = verdict.judge(chosen_set.chosen, null,
-                           verdict.restated_columns(labels, categorical_codes(folder)))
+                           verdict.restated_columns(labels, level_codes(folder)))
     chosen = chosen_set.chosen
     table = chosen_set.table()
     table.to_parquet(folder.artifact(CANDIDATES), index=False)
@@ -619,14 +623,19 @@ def known_segments(folder: RunFolder) -> np.ndarray | None:
     return customers["truth"].to_numpy() if "truth" in customers else None
 
 
-def categorical_codes(folder: RunFolder) -> dict[str, np.ndarray]:
-    """Each categorical input column as level codes (from its one-hot columns saved by 01)."""
+def level_codes(folder: RunFolder) -> dict[str, np.ndarray]:
+    """Columns with few levels as level codes: each categorical input column (from its one-hot
+    columns saved by 01) and each profile column with at most :data:`FEW_LEVELS` values (flags,
+    codes such as a binary ``sex``): the columns segments could merely restate."""
     mapping = json.loads(folder.require(CATEGORICAL, "01_exploration").read_text())
-    columns = [column for onehots in mapping.values() for column in onehots]
-    if not columns:
-        return {}
-    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"), columns=columns)
-    return {name: table[onehots].to_numpy().argmax(axis=1) for name, onehots in mapping.items()}
+    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"))
+    onehots = {column for columns in mapping.values() for column in columns}
+    codes = {name: table[columns].to_numpy().argmax(axis=1) for name, columns in mapping.items()}
+    for name in table.columns.difference(sorted(onehots)):
+        levels, inverse = np.unique(table[name].to_numpy(), return_inverse=True)
+        if 2 <= len(levels) <= FEW_LEVELS:
+            codes[name] = inverse
+    return codes
 
 
 def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:

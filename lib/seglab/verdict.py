@@ -87,7 +87,8 @@ def null_reference(features: np.ndarray, coords: np.ndarray, backend: Backend,
 
 
 def restated_columns(labels: np.ndarray, categorical: dict[str, np.ndarray]) -> list[str]:
-    """Categorical columns the segments (noise excluded) merely restate (AMI >= RESTATE_AMI)."""
+    """Columns with few levels that the segments (noise excluded) merely restate
+    (AMI >= RESTATE_AMI): "segment 1 is the women, segment 2 the men"."""
     clustered = labels >= 0
     if len(np.unique(labels[clustered])) < 2:
         return []

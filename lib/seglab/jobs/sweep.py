@@ -19,9 +19,10 @@ from seglab.errors import SeglabError
 from seglab.jobs.common import FINISHED, Clients, JobKind, describe_job, job_status
 from seglab.jobs.pull import pull_run
 from seglab.jobs.submit import Submission, prepare, submit
-from seglab.sweep import SweepPlan, SweepResult, TrialOutcome, _history, describe, tag_best
+from seglab.sweep import SweepPlan, SweepResult, TrialOutcome, describe, tag_best
 from seglab.sweep.execute import OUTCOME_METRICS
 from seglab.sweep.rule import BestRule
+from seglab.sweep.run import trial_history
 from seglab.tracking.local import LocalStore
 
 
@@ -49,7 +50,7 @@ def run_on_sagemaker(plan: SweepPlan, *, runs_dir: Path, rule: BestRule, aws: Cl
         KeyboardInterrupt: after saying which jobs go on running.
     """
     runs_dir.mkdir(parents=True, exist_ok=True)
-    history = _history(runs_dir, plan)
+    history = trial_history(runs_dir, plan)
     skipped = [trial.run_id for trial in plan.trials if "completed" in history.get(trial.run_id, {}).values()]
     pending = [prepare(trial.config, trial=trial.run_id, image=options.image, role=options.role,
                        s3_prefix=options.s3_prefix, kind=options.kind, instance_type=options.instance_type,

@@ -57,7 +57,7 @@ def run_sweep(plan: SweepPlan, *, runs_dir: Path, rule: BestRule, workers: int |
             ``interrupted``.
     """
     runs_dir.mkdir(parents=True, exist_ok=True)
-    history = _history(runs_dir, plan)
+    history = trial_history(runs_dir, plan)
     tasks, skipped = [], []
     for trial in plan.trials:
         attempts = history.get(trial.run_id, {})
@@ -130,7 +130,7 @@ def _sweep_frame(runs_dir: Path, plan: SweepPlan) -> pd.DataFrame:
     return frame[frame["trial"].map(_base_id).isin(ids)]
 
 
-def _history(runs_dir: Path, plan: SweepPlan) -> dict[str, dict[str, str]]:
+def trial_history(runs_dir: Path, plan: SweepPlan) -> dict[str, dict[str, str]]:
     """Base run id -> {attempt run id: status} for the plan's trials already in the store."""
     history: dict[str, dict[str, str]] = {}
     for name, status in _sweep_frame(runs_dir, plan)[["trial", "status"]].itertuples(index=False):
