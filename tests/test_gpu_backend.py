@@ -512,3 +512,15 @@ def test_fake_dbscan_sizes_batches_as_cuml_does(fake_gpu: Any) -> None:
         DBSCAN().fit(X, out_dtype="int16")
     with pytest.raises(ValueError, match="algorithm"):
         DBSCAN(algorithm="kd_tree").fit(X)
+
+
+def test_density_tree_on_the_gpu_refits_cumls_dbscan_and_hdbscan(gpu: Any, fake_gpu: Any,
+                                                                 blobs: tuple) -> None:
+    """No reusable tree in cuML: each candidate of the model selection is its own cuML fit."""
+    X, y = blobs
+    tree = gpu.density_tree(X, min_samples=10)
+    assert tree.core_distances.shape == (len(X),) and np.all(np.diff(np.sort(tree.core_distances)) >= 0)
+    assert adjusted_rand_score(y, tree.dbscan(1.0)) > 0.9
+    assert adjusted_rand_score(y, tree.hdbscan(20, "leaf")) > 0.5
+    assert fake_gpu.calls("cuml.DBSCAN")[-1]["min_samples"] == 10
+    assert fake_gpu.calls("cuml.HDBSCAN")[-1]["cluster_selection_method"] == "leaf"

@@ -5,10 +5,10 @@ tree of the mutual-reachability graph (Campello, Moulavi and Sander 2013, the tr
 builds). :class:`SpanningTree` builds it with ``fast-hdbscan`` (a numba Borůvka over a KD-tree,
 meant for the few dimensions of an embedding) and then answers, each in O(n):
 
-- :meth:`~SpanningTree.dbscan`: DBSCAN at any ``eps``. The tree's cut is DBSCAN* (border points
-  are noise); the border points are then given to the cluster of their nearest core point
-  within ``eps``, as classic DBSCAN does, so the labels are DBSCAN's up to the order in which a
-  border point between two clusters is claimed (Schubert et al. 2017);
+- :meth:`~SpanningTree.dbscan`: DBSCAN at any ``eps``. The tree's cut joins the core points
+  (DBSCAN*, where border points are noise); the border points are then given to the cluster of
+  their nearest core point within ``eps``, as classic DBSCAN does, so the labels are DBSCAN's up
+  to which of two clusters claims a border point between them (Schubert et al. 2017);
 - :meth:`~SpanningTree.hdbscan`: HDBSCAN's excess-of-mass or leaf selection.
 
 :class:`RefitTree` offers the same interface by calling a backend's DBSCAN and HDBSCAN for each
@@ -66,10 +66,13 @@ class SpanningTree:
         from fast_hdbscan.cluster_trees import get_cluster_labelling_at_cut
 
         # The cut keeps edges strictly below it; DBSCAN's neighbourhood includes eps itself.
+        # Every component of core points is a cluster, however few they are (DBSCAN, unlike
+        # DBSCAN*'s size threshold); a point that is not core is alone in the cut.
         cut = np.nextafter(eps, np.inf)
-        labels = np.asarray(get_cluster_labelling_at_cut(self.linkage, cut, self.min_samples),
-                            dtype=np.int64)
-        core = (self.core_distances <= eps) & (labels >= 0)
+        components = np.asarray(get_cluster_labelling_at_cut(self.linkage, cut, 1), dtype=np.int64)
+        core = self.core_distances <= eps
+        _, labels = np.unique(np.where(core, components, -1), return_inverse=True)
+        labels = labels.astype(np.int64) - (0 if core.all() else 1)
         return _claim_border_points(self.points, labels, core, eps)
 
     def hdbscan(self, min_cluster_size: int, selection: Selection) -> np.ndarray:

@@ -35,8 +35,10 @@ class HDBSCAN:
             raise ValueError(f"unknown build_kwds {sorted(unknown)} (cuML would ignore them)")
         fakegpu_log.record("cuml.HDBSCAN", min_cluster_size=min_cluster_size,
                            min_samples=min_samples, build_algo=build_algo,
-                           build_kwds=build_kwds, output_type=output_type)
+                           build_kwds=build_kwds, output_type=output_type,
+                           cluster_selection_method=cluster_selection_method)
         self.min_cluster_size, self.min_samples = min_cluster_size, min_samples
+        self.cluster_selection_method = cluster_selection_method
         self.build_algo, self.build_kwds = build_algo, build_kwds
 
     def _check(self) -> int:
@@ -45,6 +47,9 @@ class HDBSCAN:
         if not 1 <= min_samples <= 1023:
             raise ValueError(f"HDBSCAN requires `1 <= min_samples <= 1023`, got "
                              f"`min_samples={min_samples}`")
+        if self.cluster_selection_method not in ("eom", "leaf"):
+            raise ValueError("cluster_selection_method must be 'eom' or 'leaf', got "
+                             f"{self.cluster_selection_method!r}")
         if self.build_algo not in ("brute_force", "nn_descent"):
             raise ValueError("`build_algo` must be one of {'brute_force', 'nn_descent'}, got "
                              f"{self.build_algo!r}")
@@ -66,5 +71,6 @@ class HDBSCAN:
         min_samples = self._check()
         host = device_input("HDBSCAN", X)
         model = _SkHDBSCAN(min_cluster_size=self.min_cluster_size,
-                           min_samples=min(min_samples + 1, len(host)), copy=True)
+                           min_samples=min(min_samples + 1, len(host)),
+                           cluster_selection_method=self.cluster_selection_method, copy=True)
         return on_device(model.fit_predict(host).astype(np.int32))
