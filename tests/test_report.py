@@ -135,3 +135,31 @@ def test_report_of_a_run_that_failed_before_clustering(tmp_path: Path) -> None:
     folder.write_json(folder.manifest, {"status": "failed"})
     html = build_report(folder)
     assert "No segments to show" in html and "Not measured" in html
+
+
+def test_the_verdict_opens_the_page_and_the_candidates_close_it(tmp_path: Path) -> None:
+    """A model-selection run: the plain-words verdict comes before the numbers, the null's
+    score beside it, and every candidate in the methods appendix with the chosen one marked."""
+    folder = fake_run(tmp_path / "20260101T000000Z-auto01")
+    sentence = "No density-separated groups; these 3 segments come from KMeans."
+    folder.write_json(folder.artifact(stages.SELECTION), {
+        "selected": "kmeans k=3 by=silhouette", "rule": "no admissible density clustering",
+        "sample_size": 450, "verdict": {
+            "level": "none", "reasons": ["unstable across subsamples (ARI 0.41)"],
+            "sentence": sentence, "score": 0.31, "restated": [],
+            "null": {"coverage_silhouette": 0.29, "silhouette_features": 0.1, "n_clusters": 2,
+                     "selected": "kmeans k=2", "sample_size": 200}}})
+    pd.DataFrame({"candidate": ["dbscan (eps=0.5, min_samples=10)", "kmeans (k=3, by=silhouette)"],
+                  "n_clusters": [1, 3], "noise_fraction": [0.02, 0.0],
+                  "largest_fraction": [0.98, 0.4], "coverage_silhouette": [None, 0.31],
+                  "silhouette_features": [None, 0.12], "dbcv": [None, 0.2],
+                  "stability": [None, 0.41], "admissible": [False, False],
+                  "chosen": [False, True]}).to_parquet(folder.artifact(stages.CANDIDATES))
+    folder.record_metrics(verdict="none")
+    html = build_report(folder)
+    assert html.index('id="verdict"') < html.index('class="numbers"')
+    assert "No clear segments.</b> " + sentence in html
+    assert "unstable across subsamples (ARI 0.41)" in html
+    assert "scores 0.29; these segments score 0.31" in html
+    assert html.count('<tr class="chosen">') == 1 and "kmeans (k=3, by=silhouette)" in html
+    assert "the model selection chose <code>kmeans k=3 by=silhouette</code>" in html

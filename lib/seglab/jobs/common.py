@@ -126,9 +126,9 @@ def split_s3(uri: str) -> tuple[str, str]:
     Raises:
         ConfigError: not an ``s3://bucket[/key]`` URI.
     """
-    from seglab.tracking.sagemaker import _parse_s3
+    from seglab.tracking.sagemaker import parse_s3_uri
 
-    return _parse_s3(uri)
+    return parse_s3_uri(uri)
 
 
 def not_found(exc: Exception) -> bool:

@@ -126,7 +126,7 @@ def record_on_component(aws: Clients, layout: JobLayout, params: Mapping[str, An
         ``False`` (with a warning) when the component never appeared: the job was started
         without an ExperimentConfig; the run folder is in S3 all the same.
     """
-    from seglab.tracking.sagemaker import _parameters, _put_metrics
+    from seglab.tracking.sagemaker import put_metrics, trial_parameters
 
     name = layout.component
     if find_component(aws.sagemaker, name, sleep=sleep) is None:
@@ -136,7 +136,7 @@ def record_on_component(aws: Clients, layout: JobLayout, params: Mapping[str, An
     spec = layout.spec
     aws.sagemaker.update_trial_component(
         TrialComponentName=name,
-        Parameters=_parameters(params),
+        Parameters=trial_parameters(params),
         InputArtifacts={"data": {"Value": spec.data_uri},
                         "config": {"Value": spec.uri("input", "config", CONFIG_FILE)}},
         OutputArtifacts={
@@ -148,7 +148,7 @@ def record_on_component(aws: Clients, layout: JobLayout, params: Mapping[str, An
     now = datetime.now(UTC).timestamp()
     points = [MetricPoint(key, number, 0, now) for key, value in folder.read_metrics().items()
               if (number := as_metric(value)) is not None]
-    rejected = _put_metrics(aws.metrics, name, points)
+    rejected = put_metrics(aws.metrics, name, points)
     if rejected:
         raise SeglabError(f"BatchPutMetrics rejected {', '.join(rejected[:5])}")
     echo(f"recorded {len(params)} parameters and {len(points)} metrics on trial component {name}")

@@ -113,14 +113,14 @@ def submit(sub: Submission, aws: Clients, tags: Mapping[str, str] | None = None)
     Raises:
         SeglabError: a job of that name exists already.
     """
-    from seglab.tracking.sagemaker import _ensure_trial, _tags
+    from seglab.tracking.sagemaker import aws_tags, ensure_trial
 
     if describe_job(aws.sagemaker, sub.kind, sub.job) is not None:
         raise SeglabError(f"SageMaker {sub.kind} job {sub.job} exists already: submit with another --run-id "
                           f"(or `seglab pull {sub.job}`)")
     spec = sub.spec
     all_tags = {"seglab:experiment": spec.experiment, "seglab:trial": spec.trial, **(tags or {})}
-    experiment, trial = _ensure_trial(aws.sagemaker, spec.experiment, spec.trial, all_tags)
+    experiment, trial = ensure_trial(aws.sagemaker, spec.experiment, spec.trial, all_tags)
     experiment_config = {"ExperimentName": experiment, "TrialName": trial,
                          "TrialComponentDisplayName": f"{sub.kind}-job"}
     config_uri = spec.uri("input", "config", CONFIG_FILE)
@@ -129,7 +129,7 @@ def submit(sub: Submission, aws: Clients, tags: Mapping[str, str] | None = None)
     if not sub.table.startswith("s3://"):
         bucket, key = split_s3(spec.data_uri)
         aws.s3.upload_file(sub.table, bucket, key)
-    common = {"RoleArn": sub.role, "Tags": _tags(all_tags), "ExperimentConfig": experiment_config}
+    common = {"RoleArn": sub.role, "Tags": aws_tags(all_tags), "ExperimentConfig": experiment_config}
     if sub.kind == "training":
         aws.sagemaker.create_training_job(
             TrainingJobName=sub.job,

@@ -93,7 +93,7 @@ def experiment_config(
         ``{"ExperimentName", "TrialName", "TrialComponentDisplayName"}``.
     """
     client = (session or boto3.session.Session()).client("sagemaker", config=_RETRIES)
-    names = _ensure_trial(client, experiment, trial, {})
+    names = ensure_trial(client, experiment, trial, {})
     return {
         "ExperimentName": names[0],
         "TrialName": names[1],
@@ -117,7 +117,7 @@ class SageMakerRemote:
 
     def __init__(self, s3_prefix: str | None = None, session: Any = None) -> None:
         self.target = s3_prefix or ""
-        self._bucket, self._prefix = _parse_s3(s3_prefix) if s3_prefix else ("", "")
+        self._bucket, self._prefix = parse_s3_uri(s3_prefix) if s3_prefix else ("", "")
         self._session = session
         self._clients: Clients | None = None
 
@@ -145,7 +145,7 @@ class SageMakerRemote:
 
     def _push(self, record: TrialRecord) -> None:
         clients = self.clients()
-        _, trial_name = _ensure_trial(clients.sagemaker, record.experiment, record.trial, record.summary.tags)
+        _, trial_name = ensure_trial(clients.sagemaker, record.experiment, record.trial, record.summary.tags)
         rejected: list[str] = []
         for entity in (record.summary, *record.components):
             component = sagemaker_name(record.experiment, record.trial, entity.name or SUMMARY_COMPONENT)
@@ -156,7 +156,7 @@ class SageMakerRemote:
                 TrialName=trial_name,
             )
             points = [point for point in entity.metrics if point.key not in existing]
-            rejected += _put_metrics(clients.metrics, component, points)
+            rejected += put_metrics(clients.metrics, component, points)
         if rejected:
             raise RemoteError(f"SageMaker BatchPutMetrics rejected: {', '.join(rejected[:5])}")
 
@@ -167,13 +167,13 @@ class SageMakerRemote:
             "DisplayName": sagemaker_name(entity.name or SUMMARY_COMPONENT, lower=False),
             "Status": _status(entity.status),
             "StartTime": _when(entity.started_at),
-            "Parameters": _parameters(entity.params),
+            "Parameters": trial_parameters(entity.params),
             "InputArtifacts": self._artifacts(entity.artifacts, "input", record),
             "OutputArtifacts": self._artifacts(entity.artifacts, "output", record),
         }
         if entity.ended_at is not None:
             fields["EndTime"] = _when(entity.ended_at)
-        if _create(client.create_trial_component, **fields, Tags=_tags(entity.tags)):
+        if _create(client.create_trial_component, **fields, Tags=aws_tags(entity.tags)):
             return set()
         client.update_trial_component(**fields)
         described = client.describe_trial_component(TrialComponentName=component)
@@ -210,7 +210,7 @@ class SageMakerRemote:
         return f"s3://{self._bucket}/{key}"
 
 
-def _ensure_trial(client: Any, experiment: str, trial: str, tags: Mapping[str, str]) -> tuple[str, str]:
+def ensure_trial(client: Any, experiment: str, trial: str, tags: Mapping[str, str]) -> tuple[str, str]:
     experiment_name = sagemaker_name(experiment)
     trial_name = sagemaker_name(experiment, trial)
     _create(
@@ -223,7 +223,7 @@ def _ensure_trial(client: Any, experiment: str, trial: str, tags: Mapping[str, s
         TrialName=trial_name,
         ExperimentName=experiment_name,
         DisplayName=sagemaker_name(trial, lower=False),
-        Tags=_tags(tags),
+        Tags=aws_tags(tags),
     )
     return experiment_name, trial_name
 
@@ -252,7 +252,7 @@ def _says_exists(exc: ClientError, phrase: str) -> bool:
     return error.get("Code") == "ValidationException" and phrase in error.get("Message", "").lower()
 
 
-def _put_metrics(client: Any, component: str, points: list[MetricPoint]) -> list[str]:
+def put_metrics(client: Any, component: str, points: list[MetricPoint]) -> list[str]:
     """Send metrics 10 per call, always with ``Step``; return the rejected ones."""
     rejected = []
     for start in range(0, len(points), METRICS_PER_CALL):
@@ -275,7 +275,7 @@ def _put_metrics(client: Any, component: str, points: list[MetricPoint]) -> list
     return rejected
 
 
-def _parameters(params: Mapping[str, ParamValue]) -> dict[str, dict[str, Any]]:
+def trial_parameters(params: Mapping[str, ParamValue]) -> dict[str, dict[str, Any]]:
     items = list(params.items())[:MAX_PARAMETERS]
     mapped: dict[str, dict[str, Any]] = {}
     for key, value in items:
@@ -288,7 +288,7 @@ def _parameters(params: Mapping[str, ParamValue]) -> dict[str, dict[str, Any]]:
     return mapped
 
 
-def _tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
+def aws_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
     def clean(text: str, limit: int) -> str:
         return re.sub(r"[^\w\s.:/=+\-@]", "_", str(text))[:limit]
 
@@ -310,7 +310,7 @@ def _when(stamp: float) -> datetime:
     return datetime.fromtimestamp(stamp, tz=UTC)
 
 
-def _parse_s3(uri: str) -> tuple[str, str]:
+def parse_s3_uri(uri: str) -> tuple[str, str]:
     match = re.fullmatch(r"s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?", uri)
     if match is None:
         raise ConfigError(f"tracking.s3_prefix: {uri!r} is not an s3://bucket/prefix URI")
