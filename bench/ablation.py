@@ -61,7 +61,13 @@ UNLABELLED_METRICS = (("Verdict", "verdict", "text"), ("Segments", "n_clusters",
 OVERRUN = 1.25
 """The session stops once it has taken this many times its budget (an estimate gone wrong)."""
 NOTABLE = 0.02
-"""A difference from the default smaller than this is reported as no change."""
+"""A difference from the default smaller than this (after rounding to two decimals, as shown) is
+reported as no change."""
+
+
+def notable(delta: float) -> bool:
+    """Whether a difference, rounded as the tables show it, is at least :data:`NOTABLE`."""
+    return abs(round(delta, 2)) >= NOTABLE - 1e-9
 
 
 @dataclass(frozen=True)
@@ -259,9 +265,8 @@ def _cell(run: dict[str, Any] | None, default: dict[str, Any], key: str, kind: s
     if kind == "int":
         return f"{shown} (**{delta:+d}**)" if delta else shown
     if kind == "percent":
-        delta *= 100
-        return f"{shown} (**{delta:+.0f}**)" if abs(delta) >= 100 * NOTABLE else shown
-    return f"{shown} (**{delta:+.2f}**)" if abs(delta) >= NOTABLE else f"{shown} ({delta:+.2f})"
+        return f"{shown} (**{100 * delta:+.0f}**)" if notable(delta) else shown
+    return f"{shown} (**{delta:+.2f}**)" if notable(delta) else f"{shown} ({delta:+.2f})"
 
 
 def metric_table(results: dict[str, Any], tables: Sequence[str], key: str, kind: str) -> str:
@@ -304,7 +309,7 @@ def _change_words(results: dict[str, Any], variant: dict[str, Any]) -> list[str]
             continue
         delta = (run.get("ari") or 0.0) - (base.get("ari") or 0.0)
         words = f"{name} from {_number(base.get('ari'))} to {_number(run.get('ari'))}"
-        (lower if delta <= -NOTABLE else higher if delta >= NOTABLE else same).append(words)
+        (same if not notable(delta) else lower if delta < 0 else higher).append(words)
     if lower:
         sentences.append("It lowers ARI on " + "; ".join(lower) + ".")
     if higher:
@@ -329,7 +334,7 @@ def _change_words(results: dict[str, Any], variant: dict[str, Any]) -> list[str]
                          f"{run.get('verdict')} with {run.get('n_clusters')}")
         for key, label in (("silhouette_feature_space", "silhouette"), ("stability_ari", "stability")):
             a, b = base.get(key), run.get(key)
-            if isinstance(a, int | float) and isinstance(b, int | float) and abs(b - a) >= NOTABLE:
+            if isinstance(a, int | float) and isinstance(b, int | float) and notable(b - a):
                 parts.append(f"{label} {_number(a)} -> {_number(b)}")
             elif (a is None) != (b is None):
                 parts.append(f"{label} {_number(a) or 'none'} -> {_number(b) or 'none'}")
@@ -354,7 +359,8 @@ def render(results: dict[str, Any]) -> str:
                      for v in results["variants"]]
     seconds = results.get("seconds_counted")
     finished = results.get("finished_at", "(interrupted)")
-    cost = [f"Session: started {results.get('started_at')}, finished {finished}; "
+    cost = [f"Code at {results.get('commit')}. Session: started {results.get('started_at')}, "
+            f"finished {finished}; "
             f"{_number(seconds, 0) or '?'} s counted (all default runs and variants, sequential, one "
             f"process), plus a {_number(results.get('warmup_seconds'), 0)} s uncounted warm-up run "
             f"on {WARMUP_TABLE} (numba compilation). Budget {results['budget_seconds']:.0f} s, estimate "
@@ -388,7 +394,7 @@ def render(results: dict[str, Any]) -> str:
         "seglab's verdict, its number of segments, the largest segment's share of rows, the "
         "feature-space silhouette (noise excluded) and the subsample stability (ARI across "
         "resamples). Cells show the variant's value and, in brackets, its difference from the "
-        f"default; a difference of {NOTABLE} or more (or any change of verdict or segment "
+        f"default; a difference of {NOTABLE} or more as shown (or any change of verdict or segment "
         "count) is in bold. `n/a`: the variant does not apply (no categorical column).",
         "",
         "Variants:",
