@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus references lint clean \
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-ablation references lint clean \
 	notebooks lab
 
 ## help: list the targets
@@ -66,6 +66,11 @@ bench-sweep: $(STAMP)
 bench-corpus: $(STAMP)
 	$(BIN)/python -m bench.corpus_bench --out bench/results/corpus.json --summary bench/CORPUS.md \
 		--reuse-yardsticks bench/results/corpus_before.json
+
+## bench-ablation: each feature transform switched against its default on 14 corpus tables into bench/ABLATION.md (~35 min)
+bench-ablation: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m bench.ablation --out bench/results/ablation.json --summary bench/ABLATION.md
+
 ## notebooks: write the paired notebooks/NN_*.ipynb from the .py sources (jupytext; for papermill)
 notebooks: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
