@@ -96,19 +96,19 @@ VARIANTS: tuple[Variant, ...] = (
             ("features.dequantize=false",)),
     Variant("no_log", "no log", "no log1p of skewed columns (log_skew_threshold 1000)",
             ("features.log_skew_threshold=1000",)),
-    Variant("isolation", "isolation 0.1", "the isolation filter on (isolation_threshold 0.1)",
-            ("features.isolation_threshold=0.1",)),
-    Variant("no_categorical", "no categorical", "categorical columns left out",
-            ("features.include_categorical=false",), categorical_only=True),
+    Variant("no_isolation", "no isolation", "the isolation filter off (isolation_threshold null)",
+            ("features.isolation_threshold=null",)),
+    Variant("categorical", "categorical on", "categorical columns as features (one-hot, weight 1)",
+            ("features.include_categorical=true",), categorical_only=True),
     Variant("no_redundancy", "no redundancy filter",
             "no redundancy filter (correlation_threshold 1.0, derived_tolerance null)",
             ("features.correlation_threshold=1.0", "features.derived_tolerance=null")),
     Variant("plain", "plain",
             "plain standardisation (no de-quantisation, no log, no shared scale, no redundancy "
-            "filter)",
+            "filter, no isolation filter)",
             ("features.dequantize=false", "features.log_skew_threshold=1000",
              "features.shared_scale=false", "features.correlation_threshold=1.0",
-             "features.derived_tolerance=null")),
+             "features.derived_tolerance=null", "features.isolation_threshold=null")),
 )
 """The default first, then one variant per transform, then everything off at once."""
 

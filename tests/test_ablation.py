@@ -20,7 +20,7 @@ def test_variants_start_with_the_default_and_are_valid_config():
     plain = next(v for v in VARIANTS if v.name == "plain").overrides
     assert "features.dequantize=false" in plain and "features.derived_tolerance=null" in plain
     assert [v.name for v in variants_for(False)] == [v.name for v in VARIANTS
-                                                     if v.name != "no_categorical"]
+                                                     if v.name != "categorical"]
     assert len(variants_for(True)) == len(VARIANTS)
 
 
@@ -61,13 +61,13 @@ def test_grid_and_rendering_with_a_fake_run(tmp_path):
                            run=_fake_run, log=lambda _line: None)
     assert saved and results["dropped"] == [] and results["unfinished"] == []
     assert set(results["tables"]["crm_mixed"]["runs"]) == {v.name for v in VARIANTS}
-    assert "no_categorical" not in results["tables"]["iris"]["runs"]
+    assert "categorical" not in results["tables"]["iris"]["runs"]
     page = render(saved[-1])
     assert "| iris | 0.90 | 0.50 (**-0.40**) |" in page
     assert "**failed**" in page and "ValueError: boom" in page
     assert "| rfm_no_groups | clear | **weak** |" in page
     assert "| rfm_no_groups | 3 | 5 (**+2**) |" in page
-    assert "n/a" in page  # no_categorical on iris
+    assert "n/a" in page  # categorical on iris
     assert "It lowers ARI on iris from 0.90 to 0.50; crm_mixed from 0.90 to 0.50." in page
     assert "clear with 3 segment(s) -> weak with 5" in page
 
