@@ -24,7 +24,8 @@ The preprocessing *is* the feature-selection story for sparse customer tables:
 6. optional PCA.
 
 The choices were measured on the real-table corpus (``bench/ABLATION.md``): robust scaling
-(dividing by the interquartile range) blew zero-inflated columns up and cost digits 0.23 ARI;
+(dividing by the interquartile range) blew zero-inflated columns up (digits without the shared
+scale: 0.59 against 0.82 ARI with standard scaling);
 the isolation filter keeps every column of a table whose columns are all independent.
 
 Statistics (correlations, skewness, quantiles) are estimated on ``stats_sample`` rows. The
