@@ -152,6 +152,15 @@ def test_isolation_keeps_a_table_whose_columns_are_all_independent() -> None:
     assert build_features(frame, FeaturesConfig(), seed=0).names == ["x0", "y"]
 
 
+def test_a_wide_table_of_independent_columns_is_kept_whole() -> None:
+    """Among 600 independent columns on 300 rows some pair reaches |rho| 0.2 by chance alone:
+    the isolation filter compares with that, not with its fixed 0.1."""
+    frame = pd.DataFrame(np.random.default_rng(6).normal(size=(300, 600)),
+                         columns=[f"c{i}" for i in range(600)])
+    assert features.chance_correlation(600, 300) > 0.3
+    assert build_features(frame, FeaturesConfig(), seed=0).matrix.shape == (300, 600)
+
+
 def test_two_and_one_column_tables_are_fine() -> None:
     rng = np.random.default_rng(4)
     frame = pd.DataFrame({"x": rng.normal(size=500), "y": rng.normal(size=500)})

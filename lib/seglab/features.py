@@ -157,6 +157,16 @@ def pca_variance(matrix: np.ndarray, max_components: int = 50) -> pd.DataFrame:
                          "cumulative": np.cumsum(ratio)})
 
 
+def raw_pca_variance(frame: pd.DataFrame, sample: int, seed: int) -> pd.DataFrame:
+    """:func:`pca_variance` of the standardised input columns, on a row sample (two copies of a
+    table of millions of rows would dominate the run's memory; the profile needs far fewer)."""
+    rows = frame.sample(min(len(frame), sample), random_state=seed) if len(frame) > sample else frame
+    matrix = rows.to_numpy(dtype=np.float32)
+    spread = matrix.std(axis=0)
+    standardised = (matrix - matrix.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    return pca_variance(standardised, max_components=min(50, standardised.shape[1]))
+
+
 def components_needed(variance: pd.DataFrame, fraction: float) -> int | None:
     """Components a :func:`pca_variance` table needs to explain ``fraction`` of the variance,
     or ``None`` when even all its components explain less."""
@@ -190,7 +200,9 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
     if len(columns) < 2:
         return columns
     rows = min(len(sample), max(1_000, CORRELATION_CELLS // len(columns)))
-    rho = np.nan_to_num(np.abs(spearman(sample.iloc[:rows])), nan=0.0)
+    rho = spearman(sample.iloc[:rows])
+    np.abs(rho, out=rho)
+    np.nan_to_num(rho, copy=False, nan=0.0)
     is_kept = np.zeros(len(columns), dtype=bool)
     for j in range(len(columns)):
         twins = np.flatnonzero(is_kept & (rho[:, j] > cfg.correlation_threshold))
@@ -207,12 +219,21 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
         return [columns[j] for j in kept]
     np.fill_diagonal(rho, 0.0)
     strongest = rho.max(axis=1)
-    isolated = [j for j in kept if strongest[j] < cfg.isolation_threshold]
+    threshold = max(cfg.isolation_threshold, chance_correlation(len(columns), rows))
+    isolated = [j for j in kept if strongest[j] < threshold]
     if len(isolated) == len(kept):  # no column relates to any other: keep them all
         return [columns[j] for j in kept]
     for j in isolated:
         dropped[columns[j]] = f"isolated (max |rho| {strongest[j]:.2f} to any other column)"
     return [columns[j] for j in kept if columns[j] not in dropped]
+
+
+def chance_correlation(n_columns: int, n_rows: int) -> float:
+    """The largest |rho| chance alone gives a column among ``n_columns`` independent ones on
+    ``n_rows`` rows (1.5 x sqrt(2 ln p / n), the extreme of p ~N(0, 1/n) draws, with margin):
+    a column whose strongest correlation is below it relates to nothing, however wide the table
+    (10,000 independent columns on 2,000 rows reach 0.1 by chance)."""
+    return 1.5 * float(np.sqrt(2.0 * np.log(max(n_columns, 2)) / max(n_rows, 2)))
 
 
 def spearman(sample: pd.DataFrame) -> np.ndarray:

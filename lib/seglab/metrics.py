@@ -106,6 +106,11 @@ def cluster_shape(labels: np.ndarray) -> dict[str, Any]:
     }
 
 
+def adjusted_rand(truth: np.ndarray, labels: np.ndarray) -> float:
+    """ARI between ground truth and a labelling, predicted noise counting as one more cluster."""
+    return float(adjusted_rand_score(np.asarray(truth), np.asarray(labels)))
+
+
 def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backend: Backend,
           cfg: MetricsConfig, *, truth: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
     """All clustering scores of one run, as plain JSON-safe values.
@@ -150,6 +155,6 @@ def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backe
         result.update({"ari": None, "ami": None})
     else:
         truth = np.asarray(truth)
-        result["ari"] = float(adjusted_rand_score(truth, labels))
+        result["ari"] = adjusted_rand(truth, labels)
         result["ami"] = float(adjusted_mutual_info_score(truth, labels))
     return result

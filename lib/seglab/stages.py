@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import adjusted_rand_score
 
 from seglab import (
     cache,
@@ -64,6 +63,7 @@ from seglab.artifacts import (
 )
 from seglab.backend import Backend, get_backend
 from seglab.backend import resolve as resolve_backend
+from seglab.baselines import compare_baselines
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.errors import DataError, SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
@@ -206,18 +206,9 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
         customers["truth"] = table.truth
     customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
     table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
-    pca_raw = _raw_pca_variance(table.features, config.features.stats_sample, config.seed)
+    pca_raw = features.raw_pca_variance(table.features, config.features.stats_sample,
+                                        config.seed)
     pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
-
-
-def _raw_pca_variance(frame: pd.DataFrame, sample: int, seed: int) -> pd.DataFrame:
-    """PCA variance of the standardised input columns, on a row sample (two copies of a table
-    of millions of rows would dominate the run's memory; the variance profile needs far fewer)."""
-    rows = frame.sample(min(len(frame), sample), random_state=seed) if len(frame) > sample else frame
-    matrix = rows.to_numpy(dtype=np.float32)
-    spread = matrix.std(axis=0)
-    standardised = (matrix - matrix.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-    return features.pca_variance(standardised, max_components=min(50, standardised.shape[1]))
 
 
 # -- 02 dimensionality reduction ------------------------------------------------------------
@@ -365,7 +356,8 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
         with folder.timed("cluster"):
             result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
         found = clustering.density_warnings(result)
-        baselines = compare_baselines(coords, result, config, backend, settings, truth)
+        baselines = compare_baselines(coords, result, config.cluster, config.metrics, backend,
+                                      settings, truth, seed=config.seed)
         folder.record_metrics(verdict=None, selected=None, n_candidates=None)
     folder.write_json(folder.artifact(CLUSTER_SETTINGS), density)
     for message in found:
@@ -495,54 +487,6 @@ def _cluster_settings(config: Config, chosen: dict[str, Any], n_rows: int) -> di
         "n_clusters": config.cluster.n_clusters,
         "min_cluster_size": config.cluster.min_cluster_size or max(10, n_rows // 200),
         "seed": config.seed,
-    }
-
-
-def compare_baselines(
-    coords: np.ndarray,
-    chosen: clustering.Clustering,
-    config: Config,
-    backend: Backend,
-    settings: dict[str, Any],
-    truth: np.ndarray | None,
-) -> pd.DataFrame:
-    """The chosen algorithm beside each baseline, scored on the same sampled embedding rows."""
-    rng = np.random.default_rng(config.seed)
-    n_rows = len(coords)
-    rows = np.sort(rng.choice(n_rows, size=min(n_rows, config.cluster.baseline_sample), replace=False))
-    sample, sample_truth = coords[rows], None if truth is None else truth[rows]
-    n_found = max(2, len(set(chosen.labels[rows].tolist()) - {-1}))
-    sample_settings = {**settings, "n_clusters": config.cluster.n_clusters or n_found,
-                       "min_cluster_size": max(10, len(rows) // 200)}
-    table = [_summarise(chosen.algorithm, chosen.labels[rows], chosen.seconds, sample,
-                        sample_truth, backend, config)]
-    for name in config.cluster.baselines:
-        if name != chosen.algorithm:
-            result = clustering.cluster(sample, name, backend, **sample_settings)
-            table.append(_summarise(name, result.labels, result.seconds, sample, sample_truth,
-                                    backend, config))
-    return pd.DataFrame(table)
-
-
-def _summarise(
-    algorithm: str,
-    labels: np.ndarray,
-    seconds: float,
-    coords: np.ndarray,
-    truth: np.ndarray | None,
-    backend: Backend,
-    config: Config,
-) -> dict[str, Any]:
-    silhouette = metrics.sampled_silhouette(
-        coords, labels, backend, sample_size=config.metrics.silhouette_sample,
-        bootstrap=config.metrics.bootstrap, confidence=config.metrics.confidence, seed=config.seed,
-    )
-    return {
-        "algorithm": algorithm,
-        **metrics.cluster_shape(labels),
-        "silhouette": None if silhouette is None else round(silhouette.value, 4),
-        "ari": None if truth is None else round(float(adjusted_rand_score(truth, labels)), 4),
-        "seconds": round(seconds, 2),
     }
 
 
