@@ -56,11 +56,14 @@ def _labels(folder: RunFolder) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Notebooks 00-04 with their defaults, one by one, into ``runs/interactive``."""
+    """Notebooks 00-04 with their defaults, one by one, into ``runs/interactive``, on a base
+    config that asks for DBSCAN (the parameters under test are DBSCAN's; ``auto`` chooses)."""
     runs = tmp_path_factory.mktemp("runs")
     folder = RunFolder(runs / "interactive").create()
     base = yaml.safe_load(TINY.read_text())
-    folder.params.write_text(yaml.safe_dump({**base, "backend": "auto"}, sort_keys=False))
+    cluster = {**base["cluster"], "algorithm": "dbscan"}
+    folder.params.write_text(yaml.safe_dump({**base, "backend": "auto", "cluster": cluster},
+                                            sort_keys=False))
     executed = [execute(name, folder.path)
                 for name in ("00_kernel_setup", "01_exploration", "02_dimensionality_reduction",
                              "03_eps_search", "04_clustering")]
@@ -74,7 +77,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_changing_04s_cluster_parameter_changes_labels_and_metrics(session):
     folder, default = session["folder"], session["metrics"]
     eps = round(default["eps"] * 0.6, 4)
-    execute("04_clustering", folder.path, cluster={"algorithm": "dbscan", "eps": eps})
+    execute("04_clustering", folder.path, cluster={"eps": eps})
     metrics = folder.read_metrics()
     assert metrics["eps"] == eps and metrics["min_samples"] == default["min_samples"]
     assert metrics["noise_fraction"] > default["noise_fraction"]  # a smaller radius: more noise
@@ -93,6 +96,16 @@ def test_resetting_the_parameter_restores_the_default(session):
     assert metrics["n_clusters"] == default["n_clusters"]
     assert np.array_equal(_labels(folder), session["labels"])
     assert yaml.safe_load(folder.params.read_text())["cluster"]["eps"] is None
+
+
+def test_04_with_algorithm_auto_chooses_and_judges(session):
+    folder = session["folder"]
+    execute("04_clustering", folder.path, cluster={"algorithm": "auto"})
+    metrics = folder.read_metrics()
+    assert metrics["verdict"] in ("clear", "weak", "none") and metrics["n_candidates"] >= 10
+    assert folder.artifact(stages.CANDIDATES).exists()
+    execute("04_clustering", folder.path, cluster={})
+    assert folder.read_metrics()["verdict"] is None  # back to the base's DBSCAN
 
 
 def test_interactive_and_seglab_run_share_cache_entries(session):
