@@ -75,7 +75,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="sizes at which every case runs, the naive baseline included")
     parser.add_argument("--scale-cases", nargs="+", choices=CASES, default=["notebooks"],
                         help="cases at the other sizes (default: notebooks)")
-    parser.add_argument("--params", type=Path, default=REPO / "params" / "default.yaml")
+    parser.add_argument("--params", type=Path, default=REPO / "params" / "demo.yaml")
     parser.add_argument("--results-dir", type=Path, help="where the JSON per case goes")
     parser.add_argument("--readme", type=Path, help="Markdown file the tables are written into")
     parser.add_argument("--work-dir", type=Path, help="generated tables, run folders and logs")

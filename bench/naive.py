@@ -59,9 +59,9 @@ def run_naive(config: Config, path: str) -> dict[str, Any]:
 
     clock = StageClock()
     table = clock("load", lambda: data.load_customers(config.data, path))
-    categorical = [c for cols in table.categorical_columns.values() for c in cols]
     matrix = clock("features", lambda: features.build_features(
-        table.features, config.features, seed=config.seed, categorical=categorical).matrix)
+        table.features, config.features, seed=config.seed,
+        categorical=table.categorical_columns).matrix)
     model = umap.UMAP(n_neighbors=config.reduce.n_neighbors, n_components=config.reduce.n_components,
                       min_dist=config.reduce.min_dist, random_state=config.seed)
     with warnings.catch_warnings():

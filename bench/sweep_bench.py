@@ -51,7 +51,7 @@ BASE = {
     "cluster.baselines": [],
     "report.stability_draws": 0,
 }
-"""The sweep's base parameters on top of params/default.yaml (docs/sweeps.md, cheap trials)."""
+"""The sweep's base parameters on top of params/demo.yaml (docs/sweeps.md, cheap trials)."""
 DEFAULT_MS_FACTORS = "0.5,0.6,0.7,0.8,0.9,1.0,1.15,1.3,1.5,1.75"
 DEFAULT_EPS_FACTORS = "0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.35,1.5,1.7"
 RULE = "max silhouette where noise_fraction <= 0.2 and n_clusters >= 3"
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     work = runs / "grids"
     work.mkdir(parents=True, exist_ok=True)
     overrides = [f"data.path={table}"]
-    base = load_config(resolve("params/default.yaml"), overrides=overrides)
+    base = load_config(resolve("params/demo.yaml"), overrides=overrides)
     default_ms = eps.default_min_samples(base.reduce, args.rows)
     min_samples = sorted({max(2, round(default_ms * float(f))) for f in args.ms_factors.split(",")})
     factors = [float(value) for value in args.eps_factors.split(",")]
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     # min_samples varies fastest: the first trials compute distinct k-distance entries side by side
     grid = _grid_file(work / "sweep.yaml", "bench", {"cluster.eps": eps_values,
                                                      "cluster.min_samples": min_samples})
-    plan = plan_sweep(load_grid(grid), resolve("params/default.yaml"), overrides)
+    plan = plan_sweep(load_grid(grid), resolve("params/demo.yaml"), overrides)
     start = time.perf_counter()
     result = run_sweep(plan, runs_dir=runs, rule=parse_rule(RULE), workers=args.workers,
                        echo=lambda line: print(line, flush=True))
@@ -178,7 +178,7 @@ def _uncached_trials(runs: Path, work: Path, overrides: list[str], min_samples: 
     picks = [min_samples[round((i + 1) * (len(min_samples) - 1) / (args.uncached + 1))]
              for i in range(args.uncached)]
     grid = _grid_file(work / "uncached.yaml", "uncached", {"cluster.min_samples": sorted(set(picks))})
-    plan = plan_sweep(load_grid(grid), resolve("params/default.yaml"), overrides)
+    plan = plan_sweep(load_grid(grid), resolve("params/demo.yaml"), overrides)
     os.environ[cache.ENV_ENABLED] = "off"  # the local cluster's workers inherit it
     try:
         start = time.perf_counter()
