@@ -158,7 +158,7 @@ def test_the_verdict_opens_the_page_and_the_candidates_close_it(tmp_path: Path) 
     folder.record_metrics(verdict="none")
     html = build_report(folder)
     assert html.index('id="verdict"') < html.index('class="numbers"')
-    assert "No clear segments.</b> " + sentence in html
+    assert "Verdict: none.</b> " + sentence in html
     assert "unstable across subsamples (ARI 0.41)" in html
     assert "scores 0.29; these segments score 0.31" in html
     assert html.count('<tr class="chosen">') == 1 and "kmeans (k=3, by=silhouette)" in html

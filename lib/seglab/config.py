@@ -74,8 +74,8 @@ class FeaturesConfig(_Section):
     """log1p-transform non-negative columns whose skewness is above this."""
     scaling: Literal["standard", "robust"] = "standard"
     """Per-column scale: standard deviation, or interquartile range (``robust``: it blows up
-    zero-inflated columns; without the shared scale digits fell from 0.82 to 0.59 ARI with it,
-    and the generator's table lost up to 0.27, bench/ABLATION.md)."""
+    zero-inflated columns; without the shared scale digits fell from 0.82 to 0.59 ARI with it;
+    on the defaults it costs 0.02-0.04 on three corpus tables, bench/ABLATION.md)."""
     shared_scale: bool = True
     """Columns on one shared integer scale (pixels, Likert items) keep their relative spread
     (``seglab.features.shared_scale_columns``)."""

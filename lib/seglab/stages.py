@@ -347,7 +347,7 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     if config.cluster.algorithm == "auto":
         result, baselines, judged = _select_clustering(folder, config, coords, matrix, backend)
         density = {**result.params, "source": "model selection"}
-        found = [] if judged.level == "clear" else [f"verdict {judged.level}: {judged.sentence}"]
+        found = []  # the verdict opens notebook 04's output, the report and the CLI summary
     else:
         density = decide_density(folder, config, len(coords))
         folder.record_metrics(eps=density["eps"], eps_low=density["eps_low"],

@@ -146,6 +146,8 @@ def _problems(chosen: selection.Scored, null: NullScore | None) -> list[str]:
         shown = "n/a" if chosen.stability is None else f"{chosen.stability:.2f}"
         problems.append(f"unstable across subsamples (ARI {shown})")
     if null is not None and chosen.coverage_silhouette < null.coverage_silhouette + NULL_MARGIN:
-        problems.append(f"barely above the shuffled-columns null (silhouette "
+        where = ("barely above" if chosen.coverage_silhouette > null.coverage_silhouette
+                 else "not above")
+        problems.append(f"{where} the shuffled-columns null (silhouette "
                         f"{chosen.coverage_silhouette:.2f} against {null.coverage_silhouette:.2f})")
     return problems
