@@ -77,9 +77,8 @@ def _summary(metrics: dict) -> str:
         value = metrics.get(key)
         return "n/a" if value is None else pattern.format(value)
 
-    verdict = (f"  verdict {metrics['verdict']} ({metrics.get('selected')}); open report.html\n"
-               if metrics.get("verdict") else "")
-    return (f"{verdict}  {show('n_rows', '{:,}')} customers, {show('n_clusters', '{}')} segments, "
+    verdict = f"verdict {metrics['verdict']}: " if metrics.get("verdict") else ""
+    return (f"  {verdict}{show('n_rows', '{:,}')} customers, {show('n_clusters', '{}')} segments, "
             f"noise {show('noise_fraction', '{:.1%}')}, silhouette {show('silhouette', '{:.3f}')} "
             f"[{show('silhouette_ci_low', '{:.3f}')}, {show('silhouette_ci_high', '{:.3f}')}], "
             f"ARI {show('ari', '{:.3f}')}, {show('seconds_total', '{:.0f}')} s")
