@@ -7,14 +7,18 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from seglab import cache, stages
+from seglab.artifacts import CLUSTERING, EPS_SEARCH, EXPLORATION, REDUCTION
 from seglab.cache import StageCache
 from seglab.cli import main
 from seglab.config import load_config
 from seglab.paths import resolve
 from seglab.runfolder import RunFolder
+from seglab.runner import run_pipeline
 
 FAST = ["reduce.method=none", "cluster.baselines=[]", "report.stability_draws=0"]
 
@@ -38,33 +42,33 @@ def _hits(record: dict) -> dict[str, bool]:
 
 def test_keys_follow_the_config_a_stage_reads(tmp_path):
     runs = tmp_path / "runs"
-    assert _hits(_prepare(runs, "first")) == {"explore": False, "reduce": False, "eps": False}
+    assert _hits(_prepare(runs, "first")) == {EXPLORATION: False, REDUCTION: False, EPS_SEARCH: False}
     # cluster.eps is read by no cached stage: everything is a hit, and the outputs are the same
     assert _hits(_prepare(runs, "eps_by_hand", "cluster.eps=0.4")) == {
-        "explore": True, "reduce": True, "eps": True}
+        EXPLORATION: True, REDUCTION: True, EPS_SEARCH: True}
     first = json.loads((runs / "first/artifacts/k_distance.json").read_text())
     again = json.loads((runs / "eps_by_hand/artifacts/k_distance.json").read_text())
     assert again == first
     # after a hit, notebook 01 still gets the table and the feature set (read back on use)
     lazy = RunFolder(runs / "lazy").create()
     explored = stages.explore(lazy, _config())
-    assert lazy.read_json(lazy.manifest)["cache"]["explore"]["hit"]
+    assert lazy.read_json(lazy.manifest)["cache"][EXPLORATION]["hit"]
     assert explored.feature_set.matrix.shape == (explored.table.n_rows, len(explored.feature_set.names))
     # eps.trim is read by the knee search only
     assert _hits(_prepare(runs, "trimmed", "eps.trim=0.01")) == {
-        "explore": True, "reduce": True, "eps": False}
+        EXPLORATION: True, REDUCTION: True, EPS_SEARCH: False}
     # a features key changes the features, hence everything downstream (content-addressed)
     changed = _prepare(runs, "features", "features.correlation_threshold=0.9")
-    assert _hits(changed)["explore"] is False
+    assert _hits(changed)[EXPLORATION] is False
     assert len({entry.key for entry in StageCache(runs / ".cache").entries()
-                if entry.stage == "explore"}) == 2
+                if entry.stage == EXPLORATION}) == 2
 
 
 def test_cache_off_by_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.ENV_ENABLED, "off")
     assert cache.open_cache(tmp_path) is None
     record = _prepare(tmp_path / "runs", "uncached")
-    assert record["explore"] == {"hit": False, "key": None}
+    assert record[EXPLORATION] == {"hit": False, "key": None}
     assert not (tmp_path / "runs" / ".cache").exists()
 
 
@@ -149,8 +153,8 @@ def test_cache_list_and_clear_commands(tmp_path, capsys):
     _prepare(runs, "one")
     assert main(["cache", "list", "--runs-dir", str(runs)]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in listed] == ["explore", "reduce", "eps"]
-    assert main(["cache", "clear", "--stage", "eps", "--runs-dir", str(runs)]) == 0
+    assert [line.split()[0] for line in listed] == [EXPLORATION, REDUCTION, EPS_SEARCH]
+    assert main(["cache", "clear", "--stage", EPS_SEARCH, "--runs-dir", str(runs)]) == 0
     assert "removed 1 entries" in capsys.readouterr().out
     assert main(["cache", "clear", "--runs-dir", str(runs)]) == 0
     assert "removed 2 entries" in capsys.readouterr().out
@@ -165,3 +169,31 @@ def test_keys_change_with_seglab_source_and_inputs(tmp_path, monkeypatch):
     assert store.key("other", {"value": 1}) != before
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited checkout")
     assert store.key("demo", {"value": 1}) != before
+
+
+def _dbscan_run(runs: Path, name: str, *overrides: str) -> RunFolder:
+    config = load_config(resolve("params/tiny.yaml"), overrides=[
+        "cluster.algorithm=dbscan", "cluster.baselines=[]", "report.stability_draws=0",
+        "tracking.backend=local", *overrides])
+    result = run_pipeline(config, runs_dir=runs, run_id=name, engine="direct", echo=lambda _: None)
+    assert result.ok, result.message
+    return result.folder
+
+
+def test_a_dbscan_sweep_cuts_one_cached_tree_and_agrees_with_exact_dbscan(tmp_path):
+    runs = tmp_path / "runs"
+    knee = _dbscan_run(runs, "knee")
+    eps = round(knee.read_metrics()["eps"] * 0.8, 5)
+    narrower = _dbscan_run(runs, "narrower", f"cluster.eps={eps}")
+    exact = _dbscan_run(runs, "exact", f"cluster.eps={eps}", "cluster.dbscan=exact")
+
+    def cached(folder: RunFolder) -> dict:
+        return folder.read_json(folder.manifest)["cache"]
+
+    assert cached(knee)[CLUSTERING]["hit"] is False
+    assert cached(narrower)[CLUSTERING]["hit"] is True  # another eps: the same tree, no refit
+    assert CLUSTERING not in cached(exact)
+    labels = {folder.run_id: pd.read_parquet(folder.labels)["cluster"].to_numpy()
+              for folder in (narrower, exact)}
+    assert adjusted_rand_score(labels["narrower"], labels["exact"]) >= 0.99
+    assert narrower.read_metrics()["n_clusters"] == exact.read_metrics()["n_clusters"]

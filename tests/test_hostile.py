@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 
 from seglab import cache, report
+from seglab.artifacts import EXPLORATION, REDUCTION
 from seglab.cli import main
 from seglab.config import load_config, redact_uri
 from seglab.errors import ConfigError, SeglabError
@@ -67,7 +68,7 @@ def test_a_rewritten_entry_with_size_and_mtime_restored_is_a_miss(tmp_path):
     assert _run(runs, "first") == 0
     assert _run(runs, "warm") == 0  # a hit: an inode-keyed memo of the hash would exist now
     expected = np.load(runs / "first" / "artifacts" / "embedding.npy")
-    stored = _entry_file(runs, "reduce", "embedding.npy")
+    stored = _entry_file(runs, REDUCTION, "embedding.npy")
     facts = stored.stat()
     stored.chmod(0o644)
     original = stored.read_bytes()
@@ -78,8 +79,8 @@ def test_a_rewritten_entry_with_size_and_mtime_restored_is_a_miss(tmp_path):
 
     assert _run(runs, "second") == 0
     manifest = json.loads((runs / "second" / "manifest.json").read_text())
-    assert manifest["cache"]["reduce"]["hit"] is False
-    assert manifest["cache"]["explore"]["hit"] is True
+    assert manifest["cache"][REDUCTION]["hit"] is False
+    assert manifest["cache"][EXPLORATION]["hit"] is True
     served = np.load(runs / "second" / "artifacts" / "embedding.npy")
     assert np.array_equal(served, expected) and np.abs(served).sum() > 0
 
@@ -89,12 +90,12 @@ def test_a_changed_data_file_with_size_and_mtime_restored_changes_the_key(tmp_pa
     frame = pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(300)
     frame.to_csv(table, index=False)
     store = cache.StageCache(tmp_path / "cache")
-    before = store.key("explore", {"data": table})
+    before = store.key(EXPLORATION, {"data": table})
     facts = table.stat()
     text = table.read_text()
     table.write_text(text.replace("web", "wob", 1))  # same size
     os.utime(table, ns=(facts.st_atime_ns, facts.st_mtime_ns))
-    assert store.key("explore", {"data": table}) != before
+    assert store.key(EXPLORATION, {"data": table}) != before
 
 
 # -- 2. damaging the cache never rewrites a finished run ----------------------------------------
@@ -102,7 +103,7 @@ def test_truncating_an_entry_leaves_earlier_runs_whole_and_finished_runs_read_on
     runs = tmp_path / "runs"
     assert _run(runs, "done") == 0
     kept = (runs / "done" / "artifacts" / "embedding.npy").read_bytes()
-    stored = _entry_file(runs, "reduce", "embedding.npy")
+    stored = _entry_file(runs, REDUCTION, "embedding.npy")
     stored.chmod(0o644)
     with open(stored, "r+b") as handle:
         handle.truncate(10)

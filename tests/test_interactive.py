@@ -23,6 +23,7 @@ import yaml
 from nbclient import NotebookClient
 
 from seglab import stages
+from seglab.artifacts import EPS_SEARCH, EXPLORATION, REDUCTION
 from seglab.config import load_config
 from seglab.runfolder import RunFolder
 from seglab.runner import run_pipeline
@@ -83,7 +84,7 @@ def test_changing_04s_cluster_parameter_changes_labels_and_metrics(session):
     assert metrics["noise_fraction"] > default["noise_fraction"]  # a smaller radius: more noise
     assert not np.array_equal(_labels(folder), session["labels"])
     assert yaml.safe_load(folder.params.read_text())["cluster"]["eps"] == eps  # folder agrees
-    assert folder.read_json(folder.artifact(stages.CLUSTER_SETTINGS))["source"] == "cluster.eps"
+    assert folder.read_json(stages.CLUSTER_SETTINGS.path(folder))["source"] == "cluster.eps"
 
 
 def test_resetting_the_parameter_restores_the_default(session):
@@ -103,7 +104,7 @@ def test_04_with_algorithm_auto_chooses_and_judges(session):
     execute("04_clustering", folder.path, cluster={"algorithm": "auto"})
     metrics = folder.read_metrics()
     assert metrics["verdict"] in ("clear", "weak", "none") and metrics["n_candidates"] >= 10
-    assert folder.artifact(stages.CANDIDATES).exists()
+    assert stages.CANDIDATES.path(folder).exists()
     execute("04_clustering", folder.path, cluster={})
     assert folder.read_metrics()["verdict"] is None  # back to the base's DBSCAN
 
@@ -116,7 +117,7 @@ def test_interactive_and_seglab_run_share_cache_entries(session):
     assert result.ok, result.message
     interactive = folder.read_json(folder.manifest)["cache"]
     batch = result.folder.read_json(result.folder.manifest)["cache"]
-    for stage in ("explore", "reduce", "eps"):
+    for stage in (EXPLORATION, REDUCTION, EPS_SEARCH):
         assert batch[stage] == {"hit": True, "key": interactive[stage]["key"]}, stage
 
 
@@ -141,4 +142,4 @@ def test_the_papermill_cli_passes_a_section(session, tmp_path, how):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert folder.read_metrics()["eps"] == eps
-    assert folder.read_json(folder.artifact(stages.CLUSTER_SETTINGS))["source"] == "cluster.eps"
+    assert folder.read_json(stages.CLUSTER_SETTINGS.path(folder))["source"] == "cluster.eps"

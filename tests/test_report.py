@@ -17,6 +17,7 @@ import pytest
 
 from seglab import plots, stages
 from seglab.config import load_config, save_config
+from seglab.density_settings import DensitySettings
 from seglab.paths import resolve
 from seglab.report import build_report, report_context, segment_colour
 from seglab.runfolder import RunFolder
@@ -50,15 +51,15 @@ def fake_run(path: Path) -> RunFolder:
                                                                 "cluster": {"algorithm": "dbscan"}})
     save_config(config, folder.params)
     ids = [f"C{i:05d}" for i in range(n_rows)]
-    pd.DataFrame({"customer_id": ids}).to_parquet(folder.artifact(stages.CUSTOMERS))
+    pd.DataFrame({"customer_id": ids}).to_parquet(stages.CUSTOMERS.path(folder))
     pd.DataFrame({"customer_id": ids, "cluster": labels}).to_parquet(folder.labels)
-    table.to_parquet(folder.artifact(stages.PROFILE_TABLE))
-    folder.write_json(folder.artifact(stages.CATEGORICAL), {"channel": ["channel=web", "channel=store"]})
-    folder.save_array(stages.EMBEDDING, coords)
-    folder.write_json(folder.artifact(stages.CLUSTER_SETTINGS), {
-        "eps": 0.5, "knee_eps": 0.5, "eps_low": 0.45, "eps_high": 0.6, "min_samples": 10,
-        "source": "knee", "curve_min_samples": 10})
-    folder.write_json(folder.artifact(stages.BASELINES), {"rows": [
+    table.to_parquet(stages.PROFILE_TABLE.path(folder))
+    folder.write_json(stages.CATEGORICAL.path(folder), {"channel": ["channel=web", "channel=store"]})
+    stages.EMBEDDING.write(folder, coords)
+    stages.CLUSTER_SETTINGS.write(folder, DensitySettings(
+        eps=0.5, min_samples=10, min_cluster_size=10, n_clusters=None, seed=0, source="knee",
+        knee_eps=0.5, eps_low=0.45, eps_high=0.6, curve_min_samples=10).to_dict())
+    folder.write_json(stages.BASELINES.path(folder), {"rows": [
         {"algorithm": "dbscan", "n_clusters": 3, "silhouette": 0.81234567, "ari": None},
         {"algorithm": "kmeans", "n_clusters": 3, "silhouette": 0.7, "ari": None}]})
     folder.write_json(folder.manifest, {
@@ -102,7 +103,7 @@ def test_one_card_per_segment_with_summary_lift_and_mix(run: RunFolder) -> None:
 
 
 def test_stability_is_read_from_the_stage_output(run: RunFolder) -> None:
-    saved = json.loads(run.artifact(stages.STABILITY).read_text())
+    saved = json.loads(stages.STABILITY.path(run).read_text())
     assert saved["draws"] == 3 and len(saved["scores"]) == 3
     assert saved["mean"] >= 0.8, "three well-separated blobs are stable"
     assert run.read_metrics()["stability_ari"] == pytest.approx(saved["mean"])
@@ -142,7 +143,7 @@ def test_the_verdict_opens_the_page_and_the_candidates_close_it(tmp_path: Path) 
     score beside it, and every candidate in the methods appendix with the chosen one marked."""
     folder = fake_run(tmp_path / "20260101T000000Z-auto01")
     sentence = "No density-separated groups; these 3 segments come from KMeans."
-    folder.write_json(folder.artifact(stages.SELECTION), {
+    folder.write_json(stages.SELECTION.path(folder), {
         "selected": "kmeans k=3 by=silhouette", "rule": "no admissible density clustering",
         "sample_size": 450, "verdict": {
             "level": "none", "reasons": ["unstable across subsamples (ARI 0.41)"],
@@ -154,7 +155,7 @@ def test_the_verdict_opens_the_page_and_the_candidates_close_it(tmp_path: Path) 
                   "largest_fraction": [0.98, 0.4], "coverage_silhouette": [None, 0.31],
                   "silhouette_features": [None, 0.12], "dbcv": [None, 0.2],
                   "stability": [None, 0.41], "admissible": [False, False],
-                  "chosen": [False, True]}).to_parquet(folder.artifact(stages.CANDIDATES))
+                  "chosen": [False, True]}).to_parquet(stages.CANDIDATES.path(folder))
     folder.record_metrics(verdict="none")
     html = build_report(folder)
     assert html.index('id="verdict"') < html.index('class="numbers"')

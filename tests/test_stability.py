@@ -8,6 +8,7 @@ import pytest
 from seglab import stability
 from seglab.backend import get_backend
 from seglab.cluster import cluster
+from seglab.density_settings import DensitySettings, density_matched
 
 
 @pytest.fixture(scope="module")
@@ -20,19 +21,15 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
     return points, labels
 
 
-def _recluster(points: np.ndarray, algorithm: str, settings: dict, size: int):
-    def run(rows: np.ndarray, draw: int) -> np.ndarray:
-        adapted = stability.subsample_settings(algorithm, settings, size / len(points),
-                                               points.shape[1], draw)
-        return cluster(points[rows], algorithm, get_backend("cpu"), **adapted).labels
-    return run
+def _settings(**values) -> DensitySettings:
+    return DensitySettings(**{"eps": None, "min_samples": 10, "min_cluster_size": 50,
+                              "n_clusters": None, "seed": 0, **values})
 
 
 def test_well_separated_blobs_are_stable(blobs) -> None:
     points, labels = blobs
-    size = stability.draw_size(len(points), 600)
-    result = stability.subsample_ari(labels, _recluster(points, "dbscan", {"eps": 0.3,
-                                     "min_samples": 10}, size), draws=4, sample_size=600, seed=0)
+    result = stability.refit_ari(points, labels, "dbscan", _settings(eps=0.3), get_backend("cpu"),
+                                 draws=4, sample_size=600, seed=0)
     assert result.sample_size == 600 and len(result.scores) == 4
     assert result.low <= result.mean <= result.high
     assert result.mean >= 0.9
@@ -41,8 +38,8 @@ def test_well_separated_blobs_are_stable(blobs) -> None:
 def test_random_labels_are_unstable(blobs) -> None:
     points, _ = blobs
     shuffled = np.random.default_rng(0).integers(0, 3, len(points))
-    result = stability.subsample_ari(shuffled, _recluster(points, "kmeans", {"n_clusters": 3}, 600),
-                                     draws=3, sample_size=600, seed=0)
+    result = stability.refit_ari(points, shuffled, "kmeans", _settings(n_clusters=3),
+                                 get_backend("cpu"), draws=3, sample_size=600, seed=0)
     assert abs(result.mean) < 0.1
 
 
@@ -57,15 +54,19 @@ def test_draws_are_capped_below_the_whole_table() -> None:
 @pytest.mark.parametrize(("fraction", "dims"), [(0.5, 2), (0.02, 3), (0.8, 5)])
 def test_density_matched_keeps_the_core_threshold(fraction: float, dims: int) -> None:
     eps, min_samples = 0.4, 15
-    sub_eps, sub_min = stability.density_matched(eps, min_samples, fraction, dims)
+    sub_eps, sub_min = density_matched(eps, min_samples, fraction, dims)
     assert sub_min >= 2
     # neighbours needed per unit volume: (min_samples - 1) / eps**dims, times the kept fraction
     assert (sub_min - 1) / sub_eps**dims == pytest.approx(fraction * (min_samples - 1) / eps**dims)
 
 
-def test_subsample_settings_per_algorithm() -> None:
-    base = {"eps": 0.4, "min_samples": 11, "min_cluster_size": 100, "n_clusters": 4, "seed": 3}
-    assert stability.subsample_settings("dbscan", base, 0.5, 2, 0)["min_samples"] == 6
-    assert stability.subsample_settings("hdbscan", base, 0.5, 2, 0)["min_cluster_size"] == 50
-    seeds = {stability.subsample_settings("kmeans", base, 0.5, 2, draw)["seed"] for draw in range(3)}
-    assert len(seeds) == 3
+def test_one_rule_for_every_subsample() -> None:
+    """Baselines and stability draws adapt the same way: density-matched eps and min_samples
+    (HDBSCAN's too), a proportional min_cluster_size, a new seed per stability draw."""
+    base = _settings(eps=0.4, min_samples=11, min_cluster_size=100, n_clusters=4, seed=3)
+    half = base.for_subsample(0.5, 2)
+    assert (half.min_samples, half.min_cluster_size, half.seed) == (6, 50, 3)
+    assert (half.eps, half.min_samples) == density_matched(0.4, 11, 0.5, 2)
+    assert base.for_subsample(0.02, 2).min_samples == 2  # not the full table's 11
+    assert _settings(eps=None).for_subsample(0.5, 2).eps is None
+    assert len({base.for_subsample(0.5, 2, draw).seed for draw in range(3)}) == 3

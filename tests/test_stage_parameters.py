@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from seglab import stages
+from seglab.artifacts import EPS
 from seglab.config import load_config, save_config
+from seglab.density_settings import DensitySettings
 from seglab.errors import ConfigError, SeglabError
 from seglab.paths import resolve
 from seglab.runfolder import RunFolder
@@ -71,15 +73,15 @@ def test_a_bad_section_string_is_a_one_line_error(text, problem):
 
 def _folder_with_curve(tmp_path, k: int = 10, knee: float = 0.5) -> RunFolder:
     folder = RunFolder(tmp_path / "run").create()
-    folder.write_json(folder.artifact(stages.EPS), {"knee_eps": knee, "eps_low": 0.4,
-                                                    "eps_high": 0.6, "min_samples": k})
+    EPS.write(folder, {"knee_eps": knee, "eps_low": 0.4, "eps_high": 0.6, "min_samples": k})
     return folder
 
 
 def _decide(folder: RunFolder, **cluster) -> dict:
     """04's decision for an explicit algorithm (``auto`` lets the model selection choose)."""
-    sections = {"cluster": {"algorithm": "dbscan", **cluster}}
-    return stages.decide_density(folder, load_config(TINY, sections=sections), 2000)
+    config = load_config(TINY, sections={"cluster": {"algorithm": "dbscan", **cluster}})
+    return DensitySettings.decide(config.cluster, config.reduce, EPS.read_if_present(folder),
+                                  2000, config.seed).to_dict()
 
 
 def test_04_uses_its_own_eps_else_the_knee(tmp_path):

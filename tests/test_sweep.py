@@ -10,6 +10,7 @@ import yaml
 from dask.distributed import LocalCluster
 
 from seglab import stages
+from seglab.artifacts import EXPLORATION, REDUCTION
 from seglab.cache import StageCache
 from seglab.cli import main
 from seglab.errors import ConfigError
@@ -158,7 +159,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on_on_dask(tmp_path, capsy
     assert len(tagged) == 1 and tagged["trial"].iloc[0] in out
     # features and their (identity) embedding were computed once for all trials
     stored = [entry.stage for entry in StageCache(runs / ".cache").entries()]
-    assert stored.count("explore") == 1 and stored.count("reduce") == 1
+    assert stored.count(EXPLORATION) == 1 and stored.count(REDUCTION) == 1
 
 
 def test_rerun_skips_completed_and_retries_failed_on_an_existing_cluster(tmp_path, monkeypatch):

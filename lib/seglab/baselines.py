@@ -3,7 +3,8 @@
 With an explicit ``cluster.algorithm`` (``auto`` compares its candidates instead, see
 :mod:`seglab.selection`), KMeans, the Gaussian mixture and HDBSCAN run on at most
 ``cluster.baseline_sample`` rows; KMeans and the mixture get as many clusters as the chosen
-algorithm found (they cannot say "noise"), HDBSCAN a minimum cluster size for the sample's size.
+algorithm found (they cannot say "noise"); the density settings follow the sample's share of the
+rows (:meth:`~seglab.density_settings.DensitySettings.for_subsample`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from seglab import cluster as clustering
 from seglab import metrics
 from seglab.backend import Backend
 from seglab.config import ClusterConfig, MetricsConfig
+from seglab.density_settings import DensitySettings
 
 
 def compare_baselines(
@@ -25,7 +27,7 @@ def compare_baselines(
     cluster_cfg: ClusterConfig,
     metrics_cfg: MetricsConfig,
     backend: Backend,
-    settings: dict[str, Any],
+    settings: DensitySettings,
     truth: np.ndarray | None,
     *,
     seed: int,
@@ -38,7 +40,7 @@ def compare_baselines(
         cluster_cfg: the ``cluster`` section (baselines, sample size, ``n_clusters``).
         metrics_cfg: the ``metrics`` section (silhouette sample and interval).
         backend: the compute backend.
-        settings: the chosen algorithm's settings (eps, min_samples, ...), shared by the others.
+        settings: the chosen algorithm's settings, shared by the others at the sample's density.
         truth: ground-truth segments, if known.
         seed: seeds the row sample and the algorithms.
 
@@ -50,8 +52,9 @@ def compare_baselines(
     rows = np.sort(rng.choice(n_rows, size=min(n_rows, cluster_cfg.baseline_sample), replace=False))
     sample, sample_truth = coords[rows], None if truth is None else truth[rows]
     n_found = max(2, len(set(chosen.labels[rows].tolist()) - {-1}))
-    sample_settings = {**settings, "n_clusters": cluster_cfg.n_clusters or n_found,
-                       "min_cluster_size": max(10, len(rows) // 200)}
+    adapted = settings.for_subsample(len(rows) / n_rows, coords.shape[1])
+    sample_settings = {**adapted.algorithm_settings(),
+                       "n_clusters": cluster_cfg.n_clusters or n_found}
     table = [_summarise(chosen.algorithm, chosen.labels[rows], chosen.seconds, sample,
                         sample_truth, backend, metrics_cfg, seed)]
     for name in cluster_cfg.baselines:

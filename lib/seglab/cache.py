@@ -154,7 +154,7 @@ class StageCache:
         """The content address of a stage's outputs.
 
         Args:
-            stage: the stage name (``explore``, ``reduce``, ``eps``).
+            stage: the stage name (its notebook's, e.g. ``01_exploration``).
             inputs: everything the outputs depend on: config sections (pydantic models) and
                 values, and input files (a ``Path`` stands for the SHA-256 of its bytes,
                 computed in full on every call).

@@ -218,7 +218,8 @@ def _add_cache(commands: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=helptext)
         action.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
                             help="runs folder whose cache (<runs-dir>/.cache) to use (%(default)s)")
-        action.add_argument("--stage", help="only this stage (explore, reduce, eps)")
+        action.add_argument("--stage", help="only this stage: 01_exploration, "
+                            "02_dimensionality_reduction or 03_eps_search")
         action.set_defaults(handler=_cache_list if name == "list" else _cache_clear)
 
 

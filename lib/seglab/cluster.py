@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from seglab.backend import Backend
+from seglab.backend.density import DensityTree
 from seglab.errors import SeglabError
 
 ALGORITHMS = ("dbscan", "hdbscan", "kmeans", "gmm")
@@ -82,6 +83,16 @@ def cluster(X: np.ndarray, algorithm: str, backend: Backend, *, eps: float | Non
     seconds = time.perf_counter() - start
     return Clustering(algorithm=algorithm, labels=relabel_by_size(backend.to_numpy(labels)),
                       core_mask=core_mask, params=params, seconds=seconds)
+
+
+def cut(tree: DensityTree, eps: float) -> Clustering:
+    """DBSCAN at ``eps`` as a cut of a fitted density tree (:mod:`seglab.backend.density`): the
+    same core points and clusters as DBSCAN, border points given to their nearest core point."""
+    start = time.perf_counter()
+    labels = relabel_by_size(tree.dbscan(eps))
+    return Clustering(algorithm="dbscan", labels=labels, core_mask=tree.core_distances <= eps,
+                      params={"eps": eps, "min_samples": tree.min_samples},
+                      seconds=time.perf_counter() - start)
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:

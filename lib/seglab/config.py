@@ -150,6 +150,11 @@ class ClusterConfig(_Section):
     """DBSCAN radius; ``null`` = the knee of the k-distance curve (notebook 03)."""
     min_samples: int | None = Field(None, ge=2)
     """DBSCAN/HDBSCAN density; ``null`` = tied to the embedding (reduce.n_neighbors)."""
+    dbscan: Literal["tree", "exact"] = "tree"
+    """``algorithm: dbscan`` on the CPU: ``tree`` cuts the density tree (fitted once per
+    embedding and ``min_samples``, then cached, so a sweep over eps refits nothing; the same core
+    points and clusters as DBSCAN, bench/AGREEMENT.md); ``exact`` runs scikit-learn's DBSCAN.
+    The GPU always runs cuML's DBSCAN."""
     n_clusters: int | None = Field(None, ge=2)
     """KMeans/GMM clusters; ``null`` = as many as DBSCAN found."""
     min_cluster_size: int | None = Field(None, ge=2)

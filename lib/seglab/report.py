@@ -11,7 +11,6 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import yaml
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -20,6 +19,7 @@ from seglab import profiles
 from seglab.artifacts import (
     BASELINES,
     CANDIDATES,
+    CANDIDATES_SHOWN,
     CATEGORICAL,
     CLUSTER_SETTINGS,
     PROFILE_TABLE,
@@ -68,12 +68,12 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "manifest": manifest,
         "metrics": metrics,
         "headline": headline(metrics),
-        "selection": folder.read_json(folder.artifact(SELECTION)),
+        "selection": SELECTION.read_if_present(folder),
         "candidates": _candidates(folder),
         "cards": _cards(folder, top=report.get("top_features", 5)),
-        "stability": folder.read_json(folder.artifact(STABILITY)),
-        "eps": folder.read_json(folder.artifact(CLUSTER_SETTINGS)),
-        "baselines": folder.read_json(folder.artifact(BASELINES)).get("rows", []),
+        "stability": STABILITY.read_if_present(folder),
+        "eps": CLUSTER_SETTINGS.read_if_present(folder),
+        "baselines": BASELINES.read_if_present(folder).get("rows", []),
         "params_yaml": yaml.safe_dump(params, sort_keys=False),
         "algorithm": (params.get("cluster") or {}).get("algorithm", "dbscan"),
         "timings": {key[len("seconds_"):]: value for key, value in metrics.items()
@@ -108,13 +108,9 @@ def headline(metrics: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _candidates(folder: RunFolder) -> list[dict[str, Any]]:
     """Every candidate of the model selection (empty for an explicit algorithm)."""
-    path = folder.artifact(CANDIDATES)
-    if not path.exists():
+    if not CANDIDATES.exists(folder):
         return []
-    shown = ["candidate", "n_clusters", "noise_fraction", "largest_fraction",
-             "coverage_silhouette", "silhouette_features", "dbcv", "stability", "admissible",
-             "chosen"]
-    frame = pd.read_parquet(path, columns=shown)
+    frame = CANDIDATES.read(folder, columns=list(CANDIDATES_SHOWN))
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
@@ -135,10 +131,9 @@ def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
 
 
 def _cards(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
-    table_path = folder.artifact(PROFILE_TABLE)
-    if not folder.labels.exists() or not table_path.exists():
+    if not folder.labels.exists() or not PROFILE_TABLE.exists(folder):
         return []
-    categorical = folder.read_json(folder.artifact(CATEGORICAL))  # {} for older runs
-    cards = profiles.segment_cards(pd.read_parquet(table_path), run_labels(folder), top=top,
+    categorical = CATEGORICAL.read_if_present(folder)  # {} for older runs
+    cards = profiles.segment_cards(PROFILE_TABLE.read(folder), run_labels(folder), top=top,
                                    categorical=categorical)
     return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]

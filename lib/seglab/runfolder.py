@@ -27,6 +27,7 @@ from seglab import liveness
 from seglab.errors import SeglabError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
 METRIC_KEYS: tuple[str, ...] = (
@@ -194,6 +195,11 @@ class RunFolder:
     def load_array(self, name: str, produced_by: str) -> np.ndarray:
         return np.load(self.require(name, produced_by), allow_pickle=False)
 
+    def save_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Write ``artifacts/<name>`` as Parquet (atomic), without the index."""
+        with _atomic_path(self.artifact(name)) as tmp:
+            frame.to_parquet(tmp, index=False)
+
     def save_figure(self, figure: Figure, name: str) -> Figure:
         """Save ``figure`` as ``figures/<name>.png`` and release it from pyplot.
 
@@ -204,6 +210,10 @@ class RunFolder:
         figure.savefig(self.figures / f"{name}.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         return figure
+
+    def update_manifest(self, **facts: Any) -> None:
+        """Merge ``facts`` into ``manifest.json`` (atomic; later values win)."""
+        self.write_json(self.manifest, {**self.read_json(self.manifest), **facts})
 
     # -- metrics ---------------------------------------------------------------------------
     def read_metrics(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import papermill as pm
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from seglab import __version__, liveness
+from seglab.artifacts import TIMINGS
 from seglab.backend import resolve as resolve_backend
 from seglab.config import Config, redacted, save_config
 from seglab.environment import package_versions
@@ -50,8 +51,7 @@ for a local kernel), and on Ctrl-C a 20-line ZMQ traceback from a reply sent on 
 shutdown has closed. Cell outputs and errors reach the notebook and the run either way."""
 RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
 """Config keys the runner uses itself; no notebook declares them."""
-STAGE_TIMINGS = ("load", "features", "reduce", "null_reduce", "eps", "cluster", "null", "metrics",
-                 "stability")
+STAGE_TIMINGS = tuple(step for steps in TIMINGS.values() for step in steps)
 
 
 @dataclass(frozen=True)
@@ -198,6 +198,7 @@ def run_pipeline(
             if folder.manifest.exists():
                 _finish(folder, result, time.perf_counter() - started)
             _track(trial, folder, result.status)
+            tracker.close()
             folder.freeze()
     return result
 
@@ -298,10 +299,8 @@ def _finish(folder: RunFolder, result: RunResult, seconds: float) -> None:
     keys = [*METRIC_KEYS, *(f"seconds_{stage}" for stage in STAGE_TIMINGS)]
     complete = {key: metrics.get(key) for key in keys}
     folder.write_json(folder.metrics, {**complete, **metrics, "seconds_total": round(seconds, 3)})
-    manifest = folder.read_json(folder.manifest)
-    manifest.update(status=result.status, error=result.message, notebooks=result.notebooks,
-                    ended_at=_now())
-    folder.write_json(folder.manifest, manifest)
+    folder.update_manifest(status=result.status, error=result.message, notebooks=result.notebooks,
+                           ended_at=_now())
 
 
 def _initial_manifest(folder: RunFolder, config: Config, kernel: str, argv0: str,

@@ -48,8 +48,9 @@ from seglab import eps as eps_search
 from seglab.backend import Backend
 from seglab.backend.density import DensityTree
 from seglab.cluster import relabel_by_size
+from seglab.config import ClusterConfig, EpsConfig, ReduceConfig
+from seglab.density_settings import default_min_cluster_size, density_matched
 from seglab.metrics import cluster_shape
-from seglab.stability import density_matched
 
 MAX_NOISE = 0.35
 MAX_LARGEST = 0.8
@@ -149,6 +150,14 @@ class Selection:
         frame["chosen"] = [item is self.chosen for item in self.scored]
         return frame
 
+    def stability_record(self, sample_size: int) -> dict[str, Any]:
+        """``stability.json`` for the chosen candidate, measured on a sample of ``sample_size``."""
+        draws = self.chosen.stability_draws
+        return {"algorithm": self.chosen.candidate.algorithm, "source": "model selection",
+                "mean": self.chosen.stability, "low": min(draws, default=None),
+                "high": max(draws, default=None), "scores": list(draws), "draws": len(draws),
+                "sample_size": max(2, int(DRAW_FRACTION * sample_size))}
+
 
 @dataclass(frozen=True)
 class SearchSettings:
@@ -160,6 +169,23 @@ class SearchSettings:
     draws: int
     seed: int
     quantiles: int = 1000
+
+    @classmethod
+    def for_sample(cls, cluster: ClusterConfig, reduce: ReduceConfig, eps: EpsConfig,
+                   n_rows: int, seed: int) -> SearchSettings:
+        """The run's settings for a selection sample of ``n_rows`` rows."""
+        return cls(min_samples=cluster.min_samples or eps_search.default_min_samples(reduce, n_rows),
+                   min_cluster_size=cluster.min_cluster_size or default_min_cluster_size(n_rows),
+                   draws=cluster.selection_draws, seed=seed, quantiles=eps.quantiles)
+
+
+def sample_rows(fit_index: np.ndarray, n_rows: int, size: int, seed: int) -> np.ndarray:
+    """The selection sample: ``size`` sorted rows, drawn from the rows the embedding was fitted
+    on when there are enough of them (the others were placed by the fit), else from all rows."""
+    pool = fit_index if len(fit_index) >= min(size, n_rows) else np.arange(n_rows)
+    if len(pool) <= size:
+        return np.sort(pool)
+    return np.sort(np.random.default_rng(seed).choice(pool, size=size, replace=False))
 
 
 def candidates(coords: np.ndarray, backend: Backend, settings: SearchSettings) -> list[Candidate]:

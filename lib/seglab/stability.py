@@ -4,9 +4,9 @@ Each draw takes ``sample_size`` rows without replacement (at most :data:`MAX_FRA
 table, so that draws differ), re-runs the run's clustering on them and scores the agreement with
 the run's labels on the same rows by the adjusted Rand index (noise counts as one more label).
 Rows are drawn without replacement because duplicated points (a classic bootstrap) would inflate
-DBSCAN's neighbour counts; the thinner density of a subsample is compensated instead by
-:func:`subsample_settings`. Hennig (2007), "Cluster-wise assessment of cluster stability",
-compares bootstrap and subsetting schemes.
+DBSCAN's neighbour counts; the thinner density of a subsample is compensated instead
+(:meth:`seglab.density_settings.DensitySettings.for_subsample`). Hennig (2007), "Cluster-wise
+assessment of cluster stability", compares bootstrap and subsetting schemes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
+
+from seglab.backend import Backend
+from seglab.cluster import cluster
+from seglab.density_settings import DensitySettings
 
 MAX_FRACTION = 0.8
 """A draw holds at most this share of the rows."""
@@ -72,40 +76,15 @@ def subsample_ari(labels: np.ndarray, recluster: Recluster, *, draws: int, sampl
     return Stability(float(np.mean(scores)), min(scores), max(scores), tuple(scores), size)
 
 
-def density_matched(eps: float, min_samples: int, fraction: float, dims: int) -> tuple[float, int]:
-    """DBSCAN ``(eps, min_samples)`` with the same density threshold on ``fraction`` of the rows.
-
-    A point is core when ``min_samples - 1`` other points lie within ``eps``. A subsample keeps
-    ``fraction`` of those neighbours, so ``min_samples - 1`` scales by ``fraction``; where the
-    rounded count (at least 1 neighbour) differs from the exact one, the radius absorbs the
-    difference, assuming locally uniform density in ``dims`` dimensions.
-
-    Args:
-        eps: the run's radius.
-        min_samples: the run's density, counting the point itself.
-        fraction: share of the rows kept, in ``(0, 1]``.
-        dims: dimensions of the clustered space.
-
-    Returns:
-        The subsample's ``(eps, min_samples)``.
+def refit_ari(coords: np.ndarray, labels: np.ndarray, algorithm: str, settings: DensitySettings,
+              backend: Backend, *, draws: int, sample_size: int, seed: int) -> Stability:
+    """:func:`subsample_ari` of a clustering of ``coords``: each draw re-runs ``algorithm`` with
+    ``settings`` adapted to the draw's share of the rows (:meth:`DensitySettings.for_subsample`).
     """
-    neighbours = (min_samples - 1) * fraction
-    kept = max(1, round(neighbours))
-    return eps * (kept / neighbours) ** (1.0 / dims), kept + 1
+    size = draw_size(len(coords), sample_size)
 
+    def recluster(rows: np.ndarray, draw: int) -> np.ndarray:
+        adapted = settings.for_subsample(size / len(coords), coords.shape[1], draw)
+        return cluster(coords[rows], algorithm, backend, **adapted.algorithm_settings()).labels
 
-def subsample_settings(algorithm: str, settings: dict[str, Any], fraction: float, dims: int,
-                       draw: int) -> dict[str, Any]:
-    """The run's clustering settings adapted to a subsample holding ``fraction`` of the rows.
-
-    DBSCAN gets density-matched ``eps``/``min_samples``; HDBSCAN a proportionally smaller
-    ``min_cluster_size``; KMeans and the mixture a new seed per draw.
-    """
-    adapted = {**settings, "seed": settings.get("seed", 0) + draw + 1}
-    if algorithm == "dbscan":
-        adapted["eps"], adapted["min_samples"] = density_matched(
-            settings["eps"], settings["min_samples"], fraction, dims
-        )
-    elif algorithm == "hdbscan" and settings.get("min_cluster_size"):
-        adapted["min_cluster_size"] = max(2, round(settings["min_cluster_size"] * fraction))
-    return adapted
+    return subsample_ari(labels, recluster, draws=draws, sample_size=size, seed=seed)

@@ -3,18 +3,16 @@
 Notebooks (and any other driver) call these in order; nothing passes between them but files in
 the run folder. Each function returns what its notebook shows.
 
-The expensive stages (feature preparation, UMAP, the k-distance knee) write their outputs
-through the stage cache (:mod:`seglab.cache`): ``compute`` writes files into ``artifacts/``,
-then the stage reads them back, so a cache hit and a fresh computation take the same path from
-there on. Each stage's hit or miss is recorded in the manifest under ``cache``.
+This module only wires: the files come from the catalog (:mod:`seglab.artifacts`), the work
+from the stage modules, and the expensive stages (feature preparation, UMAP, the k-distance
+knee) go through the stage cache (:mod:`seglab.stage_cache`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,8 +22,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from seglab import cluster as clustering
 from seglab import (
-    cache,
     data,
     environment,
     eps,
@@ -38,41 +36,49 @@ from seglab import (
     stability,
     verdict,
 )
-from seglab import cluster as clustering
 from seglab.artifacts import (
     BASE_PARAMS,
     BASELINES,
     CANDIDATES,
+    CANDIDATES_SHOWN,
     CATEGORICAL,
     CLUSTER_SETTINGS,
+    CLUSTERING,
+    CORE_DISTANCES,
     CUSTOMERS,
     EMBEDDING,
     EMBEDDING_INFO,
     EPS,
+    EPS_SEARCH,
+    EXPLORATION,
     FEATURE_INFO,
     FEATURES,
     FIT_INDEX,
+    KERNEL_SETUP,
     KNEE,
     NULL_EMBEDDING,
     NULL_FEATURES,
     PCA_VARIANCE,
     PROFILE_TABLE,
+    REDUCTION,
+    REPORTING,
     SELECTION,
     STABILITY,
+    TREE_EDGES,
+    known_segments,
     run_labels,
 )
 from seglab.backend import Backend, get_backend
 from seglab.backend import resolve as resolve_backend
+from seglab.backend.density import SpanningTree
 from seglab.baselines import compare_baselines
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
+from seglab.density_settings import DensitySettings
 from seglab.errors import DataError, SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report
 from seglab.runfolder import RunFolder, atomic_write_text
-
-FEW_LEVELS = 10
-"""A numeric column with at most this many distinct values is a code or a flag (see
-:func:`level_codes`)."""
+from seglab.stage_cache import through_cache
 
 
 def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
@@ -92,7 +98,7 @@ def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
         raise SeglabError(f"{folder.path} is a finished run (evidence, read-only): pass a new "
                           "run_dir to re-run a stage, or start a run with `seglab run`")
     folder.create()
-    base_path = folder.artifact(BASE_PARAMS)
+    base_path = BASE_PARAMS.path(folder)
     if not base_path.exists():
         atomic_write_text(base_path, folder.params.read_text() if folder.params.exists()
                           else resolve(DEFAULT_PARAMS).read_text())
@@ -103,8 +109,8 @@ def open_run(run_dir: str, **sections: Any) -> tuple[RunFolder, Config]:
     if config.backend == "auto":
         resolution = resolve_backend(config.backend)
         config = config.model_copy(update={"backend": resolution.name})
-        _update_manifest(folder, backend={"requested": resolution.requested,
-                                          "name": resolution.name, "reason": resolution.reason})
+        folder.update_manifest(backend={"requested": resolution.requested,
+                                        "name": resolution.name, "reason": resolution.reason})
     folder.record_metrics(backend=config.backend)
     save_config(config, folder.params)
     return folder, config
@@ -130,36 +136,40 @@ class Exploration:
     """What notebook 01 shows; the table and the feature set are read back only when used.
 
     After a cache hit nothing but the stage's outputs was read; ``table`` then loads and
-    validates the customer table on first access (a notebook's display cells need it).
+    validates the customer table on first access (a notebook's display cells need it). After a
+    miss, ``table`` is the one the stage loaded.
     """
 
     def __init__(self, folder: RunFolder, config: Config, pca_raw: pd.DataFrame,
-                 pca_figure: Figure) -> None:
+                 pca_figure: Figure, table: data.CustomerTable | None = None) -> None:
         self._folder, self._config = folder, config
         self.pca_raw = pca_raw
         """Explained variance of PCA on the standardised input columns (why PCA alone is not enough)."""
         self.pca_figure = pca_figure
+        if table is not None:
+            self.table = table
 
     @cached_property
     def table(self) -> data.CustomerTable:
-        return data.load_customers(self._config.data, resolve_uri(self._config.data.path))
+        return _load_table(self._config)
 
     @cached_property
     def feature_set(self) -> features.FeatureSet:
-        info = json.loads(self._folder.require(FEATURE_INFO, "01_exploration").read_text())
-        return features.FeatureSet(matrix=self._folder.load_array(FEATURES, "01_exploration"),
-                                   names=info["names"], dropped=info["dropped"],
-                                   n_features_in=info["n_features_in"],
+        info = FEATURE_INFO.read(self._folder)
+        return features.FeatureSet(matrix=FEATURES.read(self._folder), names=info["names"],
+                                   dropped=info["dropped"], n_features_in=info["n_features_in"],
                                    transforms=info["transforms"])
 
 
 def explore(folder: RunFolder, config: Config) -> Exploration:
     """Load and validate the table, select and scale features; write them for the next stages."""
     source = resolve_uri(config.data.path)
+    loaded: list[data.CustomerTable] = []
 
     def compute() -> None:
         with folder.timed("load"):
-            table = data.load_customers(config.data, source)
+            table = _load_table(config)
+        loaded.append(table)
         _require_rows(table.n_rows, config)
         with folder.timed("features"):
             feature_set = features.build_features(
@@ -171,26 +181,33 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
         _write_exploration(folder, config, table, feature_set)
 
     local = None if "://" in source else Path(source)
-    _cached(folder, config, "explore", {"data": local, "data_config": config.data,
-                                        "features": config.features},
-            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, CATEGORICAL, PCA_VARIANCE), compute)
-    info = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text())
+    through_cache(folder, config, EXPLORATION, {"data": local, "data_config": config.data,
+                                                "features": config.features},
+                  (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, CATEGORICAL, PCA_VARIANCE),
+                  compute)
+    info = FEATURE_INFO.read(folder)
     folder.record_metrics(
         n_rows=info["n_rows"],
         n_features_in=info["columns_in"] - 1 - (config.data.label_column is not None),
         n_features_used=len(info["names"]),
     )
-    _update_manifest(folder, data_fingerprint=info["fingerprint"], data_path=config.data.path)
-    pca_raw = pd.read_parquet(folder.require(PCA_VARIANCE, "01_exploration"))
+    folder.update_manifest(data_fingerprint=info["fingerprint"], data_path=config.data.path)
+    pca_raw = PCA_VARIANCE.read(folder)
     figure = folder.save_figure(plots.pca_variance(pca_raw), "pca_variance")
-    return Exploration(folder, config, pca_raw, figure)
+    return Exploration(folder, config, pca_raw, figure, *loaded)
+
+
+def _load_table(config: Config) -> data.CustomerTable:
+    """The customer table, read by the backend (the GPU decodes Parquet) and validated."""
+    return data.load_customers(config.data, resolve_uri(config.data.path),
+                               reader=backend_for(config).read_table)
 
 
 def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTable,
                        feature_set: features.FeatureSet) -> None:
     """The outputs of 01: features, their description, ids (and truth), profile columns, PCA."""
-    folder.save_array(FEATURES, feature_set.matrix)
-    folder.write_json(folder.artifact(FEATURE_INFO), {
+    FEATURES.write(folder, feature_set.matrix)
+    FEATURE_INFO.write(folder, {
         "names": feature_set.names, "dropped": feature_set.dropped,
         "transforms": feature_set.transforms,
         "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
@@ -199,16 +216,15 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
     profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
     categorical = {source: [column for column in columns if column in profile_columns]
                    for source, columns in table.categorical_columns.items()}
-    folder.write_json(folder.artifact(CATEGORICAL), {source: columns for source, columns
-                                                     in categorical.items() if columns})
+    CATEGORICAL.write(folder, {source: columns for source, columns in categorical.items()
+                               if columns})
     customers = pd.DataFrame({config.data.id_column: table.ids})
     if table.truth is not None:
         customers["truth"] = table.truth
-    customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
-    table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
-    pca_raw = features.raw_pca_variance(table.features, config.features.stats_sample,
-                                        config.seed)
-    pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
+    CUSTOMERS.write(folder, customers)
+    PROFILE_TABLE.write(folder, table.features[profile_columns])
+    PCA_VARIANCE.write(folder, features.raw_pca_variance(table.features,
+                                                         config.features.stats_sample, config.seed))
 
 
 # -- 02 dimensionality reduction ------------------------------------------------------------
@@ -221,36 +237,32 @@ class Reduction:
 
 def reduce_dimensions(folder: RunFolder, config: Config) -> Reduction:
     """Embed the features (UMAP) and check trustworthiness."""
+    with_null = config.reduce.null_sample is not None
 
     def compute() -> None:
-        matrix = folder.load_array(FEATURES, "01_exploration")
+        matrix = FEATURES.read(folder)
         _require_rows(len(matrix), config)
         with folder.timed("reduce"):
             result = reduce.embed(matrix, config.reduce, backend_for(config), seed=config.seed)
-        folder.save_array(EMBEDDING, result.coords)
-        folder.save_array(FIT_INDEX, result.fit_index)
-        if config.reduce.null_sample is not None:
+        EMBEDDING.write(folder, result.coords)
+        FIT_INDEX.write(folder, result.fit_index)
+        if with_null:
             with folder.timed("null_reduce"):
                 shuffled, null_coords = reduce.null_table(matrix, config.reduce,
                                                           backend_for(config), seed=config.seed)
-            folder.save_array(NULL_FEATURES, shuffled)
-            folder.save_array(NULL_EMBEDDING, null_coords)
-        folder.write_json(folder.artifact(EMBEDDING_INFO), {
-            "trustworthiness": result.trustworthiness,
-            "trust_sample_size": result.trust_sample_size,
-        })
+            NULL_FEATURES.write(folder, shuffled)
+            NULL_EMBEDDING.write(folder, null_coords)
+        EMBEDDING_INFO.write(folder, {"trustworthiness": result.trustworthiness,
+                                      "trust_sample_size": result.trust_sample_size})
 
-    _cached(folder, config, "reduce", {"features": folder.require(FEATURES, "01_exploration"),
-                                       "reduce": config.reduce},
-            (EMBEDDING, FIT_INDEX, EMBEDDING_INFO)
-            + ((NULL_FEATURES, NULL_EMBEDDING) if config.reduce.null_sample is not None else ()),
-            compute)
-    info = json.loads(folder.require(EMBEDDING_INFO, "02_dimensionality_reduction").read_text())
-    embedding = reduce.Embedding(
-        coords=folder.load_array(EMBEDDING, "02_dimensionality_reduction"),
-        fit_index=folder.load_array(FIT_INDEX, "02_dimensionality_reduction"),
-        trustworthiness=info["trustworthiness"], trust_sample_size=info["trust_sample_size"],
-    )
+    through_cache(folder, config, REDUCTION, {"features": FEATURES.require(folder),
+                                              "reduce": config.reduce},
+                  (EMBEDDING, FIT_INDEX, EMBEDDING_INFO)
+                  + ((NULL_FEATURES, NULL_EMBEDDING) if with_null else ()), compute)
+    info = EMBEDDING_INFO.read(folder)
+    embedding = reduce.Embedding(coords=EMBEDDING.read(folder), fit_index=FIT_INDEX.read(folder),
+                                 trustworthiness=info["trustworthiness"],
+                                 trust_sample_size=info["trust_sample_size"])
     folder.record_metrics(trustworthiness=embedding.trustworthiness)
     truth = known_segments(folder)
     title = "Embedding" + (" (colour: known segments)" if truth is not None else "")
@@ -282,29 +294,22 @@ def search_eps(folder: RunFolder, config: Config) -> EpsSearch:
     The curve's k is ``cluster.min_samples`` (else the default tied to the embedding): the only
     ``cluster`` key this stage reads. Notebook 04 decides what it clusters with.
     """
-    coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
+    coords = EMBEDDING.read(folder)
     min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, len(coords))
 
     def compute() -> None:
         with folder.timed("eps"):
             found = eps.choose_eps(coords, min_samples, config.eps, backend_for(config))
-        folder.write_json(folder.artifact(KNEE), asdict(found))
+        KNEE.write(folder, asdict(found))
 
-    _cached(folder, config, "eps", {"embedding": folder.artifact(EMBEDDING),
-                                    "min_samples": min_samples, "eps": config.eps},
-            (KNEE,), compute)
-    knee = json.loads(folder.require(KNEE, "03_eps_search").read_text())
+    through_cache(folder, config, EPS_SEARCH, {"embedding": EMBEDDING.path(folder),
+                                               "min_samples": min_samples, "eps": config.eps},
+                  (KNEE,), compute)
+    knee = KNEE.read(folder)
     choice = eps.EpsChoice(**{**knee, "curve": np.asarray(knee["curve"]),
                               "positions": np.asarray(knee["positions"])})
-    folder.write_json(
-        folder.artifact(EPS),
-        {
-            "knee_eps": choice.eps,
-            "eps_low": choice.eps_low,
-            "eps_high": choice.eps_high,
-            "min_samples": min_samples,
-        },
-    )
+    EPS.write(folder, {"knee_eps": choice.eps, "eps_low": choice.eps_low,
+                       "eps_high": choice.eps_high, "min_samples": min_samples})
     folder.record_metrics(eps_low=choice.eps_low, eps_high=choice.eps_high)
     figure = plots.k_distance(choice.curve, choice.positions, k=choice.k, eps=choice.eps,
                               eps_low=choice.eps_low, eps_high=choice.eps_high,
@@ -325,7 +330,7 @@ class ClusteringOutcome:
     verdict: verdict.Verdict | None
     """``auto`` only: ``clear``/``weak``/``none``, why, and the sentence the report opens with."""
     settings: dict[str, Any] = field(default_factory=dict)
-    """What was clustered with and where it came from (:func:`decide_density`, or the model
+    """What was clustered with and where it came from (:class:`DensitySettings`, or the model
     selection's choice)."""
 
 
@@ -336,30 +341,35 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     :mod:`seglab.selection` and judges it (:mod:`seglab.verdict`); any other algorithm runs as
     configured and is compared with the baselines.
     """
-    coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
-    matrix = folder.load_array(FEATURES, "01_exploration")
-    ids = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"),
-                          columns=[config.data.id_column])[config.data.id_column]
+    coords = EMBEDDING.read(folder)
+    matrix = FEATURES.read(folder)
+    ids = CUSTOMERS.read(folder, columns=[config.data.id_column])[config.data.id_column]
     truth = known_segments(folder)
     backend = backend_for(config)
 
     judged = None
     if config.cluster.algorithm == "auto":
         result, baselines, judged = _select_clustering(folder, config, coords, matrix, backend)
-        density = {**result.params, "source": "model selection"}
+        used = {**result.params, "source": "model selection"}
         found = []  # the verdict opens notebook 04's output, the report and the CLI summary
     else:
-        density = decide_density(folder, config, len(coords))
-        folder.record_metrics(eps=density["eps"], eps_low=density["eps_low"],
-                              eps_high=density["eps_high"], min_samples=density["min_samples"])
-        settings = _cluster_settings(config, density, len(coords))
+        settings = DensitySettings.decide(config.cluster, config.reduce,
+                                          EPS.read_if_present(folder), len(coords), config.seed)
+        used = settings.to_dict()
+        folder.record_metrics(eps=settings.eps, eps_low=settings.eps_low,
+                              eps_high=settings.eps_high, min_samples=settings.min_samples)
         with folder.timed("cluster"):
-            result = clustering.cluster(coords, config.cluster.algorithm, backend, **settings)
+            if config.cluster.algorithm == "dbscan" and _cuts_trees(config):
+                tree = _density_tree(folder, config, coords, settings.min_samples)
+                result = clustering.cut(tree, settings.eps)
+            else:
+                result = clustering.cluster(coords, config.cluster.algorithm, backend,
+                                            **settings.algorithm_settings())
         found = clustering.density_warnings(result)
         baselines = compare_baselines(coords, result, config.cluster, config.metrics, backend,
                                       settings, truth, seed=config.seed)
         folder.record_metrics(verdict=None, selected=None, n_candidates=None)
-    folder.write_json(folder.artifact(CLUSTER_SETTINGS), density)
+    CLUSTER_SETTINGS.write(folder, used)
     for message in found:
         warnings.warn(message, stacklevel=2)
     with folder.timed("metrics"):
@@ -368,11 +378,32 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
 
     labels = pd.DataFrame({config.data.id_column: ids, "cluster": result.labels})
     labels.to_parquet(folder.labels, index=False)
-    folder.write_json(folder.artifact(BASELINES), {"rows": baselines.to_dict(orient="records")})
+    BASELINES.write(folder, {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
-    _update_manifest(folder, warnings=found)
+    folder.update_manifest(warnings=found)
     figures = _cluster_figures(folder, config, result, coords, scores, backend)
-    return ClusteringOutcome(result, found, scores, baselines, figures, judged, density)
+    return ClusteringOutcome(result, found, scores, baselines, figures, judged, used)
+
+
+def _cuts_trees(config: Config) -> bool:
+    """Whether DBSCAN is a cut of a stored density tree (the CPU's ``cluster.dbscan: tree``)."""
+    return config.cluster.dbscan == "tree" and config.backend == "cpu"
+
+
+def _density_tree(folder: RunFolder, config: Config, coords: np.ndarray,
+                  min_samples: int) -> SpanningTree:
+    """The embedding's density tree at ``min_samples``: stored in the run folder and cached per
+    embedding and ``min_samples``, so a sweep over eps fits it once."""
+    def compute() -> None:
+        tree = SpanningTree(coords, min_samples)
+        TREE_EDGES.write(folder, tree.edges.astype(np.float32))
+        CORE_DISTANCES.write(folder, tree.core_distances.astype(np.float32))
+
+    through_cache(folder, config, CLUSTERING, {"embedding": EMBEDDING.path(folder),
+                                               "min_samples": min_samples},
+                  (TREE_EDGES, CORE_DISTANCES), compute)
+    return SpanningTree.restore(coords, min_samples, TREE_EDGES.read(folder),
+                                CORE_DISTANCES.read(folder))
 
 
 def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, matrix: np.ndarray,
@@ -380,21 +411,14 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
                        ) -> tuple[clustering.Clustering, pd.DataFrame, verdict.Verdict]:
     """Model selection on a sample of the embedding, labels for every row, the verdict.
 
-    Writes ``candidates.parquet`` (every candidate with its scores), ``selection.json`` (the
-    choice, the rule's branch and the verdict) and ``stability.json``; records ``verdict``,
-    ``selected``, ``n_candidates``, ``stability_ari`` and the chosen DBSCAN's eps/min_samples.
-    Returns the clustering, the candidate table and the verdict.
+    Writes ``candidates.parquet``, ``selection.json`` and ``stability.json``; records
+    ``verdict``, ``selected``, ``n_candidates``, ``stability_ari`` and the chosen DBSCAN's
+    eps/min_samples. Returns the clustering, the candidates as shown, and the verdict.
     """
-    fit_index = folder.load_array(FIT_INDEX, "02_dimensionality_reduction")
-    rng = np.random.default_rng(config.seed)
-    pool = fit_index if len(fit_index) >= min(config.cluster.select_sample, len(coords)) \
-        else np.arange(len(coords))
-    sample = (np.sort(rng.choice(pool, size=config.cluster.select_sample, replace=False))
-              if len(pool) > config.cluster.select_sample else np.sort(pool))
-    settings = selection.SearchSettings(
-        min_samples=config.cluster.min_samples or eps.default_min_samples(config.reduce, len(sample)),
-        min_cluster_size=config.cluster.min_cluster_size or max(10, len(sample) // 200),
-        draws=config.cluster.selection_draws, seed=config.seed, quantiles=config.eps.quantiles)
+    sample = selection.sample_rows(FIT_INDEX.read(folder), len(coords),
+                                   config.cluster.select_sample, config.seed)
+    settings = selection.SearchSettings.for_sample(config.cluster, config.reduce, config.eps,
+                                                   len(sample), config.seed)
     start = time.perf_counter()
     with folder.timed("cluster"):
         chosen_set = selection.select(coords[sample], matrix[sample], backend, settings)
@@ -402,26 +426,16 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
     null = None
     if config.reduce.null_sample is not None:
         with folder.timed("null"):
-            null = verdict.null_reference(
-                folder.load_array(NULL_FEATURES, "02_dimensionality_reduction"),
-                folder.load_array(NULL_EMBEDDING, "02_dimensionality_reduction"), backend,
-                settings)
-    judged = verdict.judge(chosen_set.chosen, null,
-                           verdict.restated_columns(labels, level_codes(folder)))
+            null = verdict.null_reference(NULL_FEATURES.read(folder), NULL_EMBEDDING.read(folder),
+                                          backend, settings)
+    levels = verdict.level_codes(CATEGORICAL.read(folder), PROFILE_TABLE.read(folder))
+    judged = verdict.judge(chosen_set.chosen, null, verdict.restated_columns(labels, levels))
     chosen = chosen_set.chosen
     table = chosen_set.table()
-    table.to_parquet(folder.artifact(CANDIDATES), index=False)
-    folder.write_json(folder.artifact(SELECTION), {
-        "selected": selection.describe(chosen), "rule": chosen_set.reason,
-        "sample_size": len(sample), "verdict": judged.to_dict(),
-    })
-    draws = chosen.stability_draws
-    folder.write_json(folder.artifact(STABILITY), {
-        "algorithm": chosen.candidate.algorithm, "source": "model selection",
-        "mean": chosen.stability, "low": min(draws, default=None), "high": max(draws, default=None),
-        "scores": list(draws), "draws": len(draws),
-        "sample_size": max(2, int(selection.DRAW_FRACTION * len(sample))),
-    })
+    CANDIDATES.write(folder, table)
+    SELECTION.write(folder, {"selected": selection.describe(chosen), "rule": chosen_set.reason,
+                             "sample_size": len(sample), "verdict": judged.to_dict()})
+    STABILITY.write(folder, chosen_set.stability_record(len(sample)))
     params = chosen.candidate.params
     folder.record_metrics(
         verdict=judged.level, selected=selection.describe(chosen), n_candidates=len(table),
@@ -431,10 +445,7 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
     result = clustering.Clustering(algorithm=chosen.candidate.algorithm,
                                    labels=clustering.relabel_by_size(labels), core_mask=None,
                                    params=params, seconds=time.perf_counter() - start)
-    shown = table[["candidate", "n_clusters", "noise_fraction", "largest_fraction",
-                   "coverage_silhouette", "silhouette_features", "dbcv", "stability",
-                   "admissible", "chosen"]]
-    return result, shown, judged
+    return result, table[list(CANDIDATES_SHOWN)], judged
 
 
 def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
@@ -452,44 +463,6 @@ def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clust
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
-def decide_density(folder: RunFolder, config: Config, n_rows: int) -> dict[str, Any]:
-    """Notebook 04's own eps and min_samples, and where each came from.
-
-    ``min_samples`` is ``cluster.min_samples``, else the default tied to the embedding; ``eps``
-    is ``cluster.eps``, else the knee notebook 03 found on its k-distance curve. The knee
-    belongs to the curve's k: when DBSCAN needs it and this ``min_samples`` differs from k, it
-    is an error (re-run 03 with the same ``cluster.min_samples``), never a silent mismatch.
-    """
-    min_samples = config.cluster.min_samples or eps.default_min_samples(config.reduce, n_rows)
-    curve = folder.read_json(folder.artifact(EPS))
-    runs_dbscan = "dbscan" in (config.cluster.algorithm, *config.cluster.baselines)
-    chosen, source = config.cluster.eps, "cluster.eps"
-    if chosen is None:
-        knee_usable = curve.get("min_samples") == min_samples and "knee_eps" in curve
-        if runs_dbscan and not curve:
-            folder.require(EPS, "03_eps_search")
-        if runs_dbscan and not knee_usable:
-            raise SeglabError(
-                f"04_clustering: min_samples {min_samples} differs from the k-distance curve's "
-                f"k={curve.get('min_samples')}, so its knee is no eps for it: re-run notebook "
-                "03_eps_search with the same cluster.min_samples (same run_dir), or set cluster.eps"
-            )
-        chosen, source = (curve["knee_eps"], "knee") if knee_usable else (None, None)
-    return {"eps": chosen, "min_samples": min_samples, "source": source,
-            "knee_eps": curve.get("knee_eps"), "eps_low": curve.get("eps_low"),
-            "eps_high": curve.get("eps_high"), "curve_min_samples": curve.get("min_samples")}
-
-
-def _cluster_settings(config: Config, chosen: dict[str, Any], n_rows: int) -> dict[str, Any]:
-    return {
-        "eps": chosen["eps"],
-        "min_samples": chosen["min_samples"],
-        "n_clusters": config.cluster.n_clusters,
-        "min_cluster_size": config.cluster.min_cluster_size or max(10, n_rows // 200),
-        "seed": config.seed,
-    }
-
-
 # -- 05 reporting --------------------------------------------------------------------------
 def assess_stability(folder: RunFolder, config: Config) -> stability.Stability | None:
     """Re-cluster subsamples of the embedding with the run's settings; ARI with its labels.
@@ -498,30 +471,21 @@ def assess_stability(folder: RunFolder, config: Config) -> stability.Stability |
     records ``stability_ari`` (the mean over draws) in ``metrics.json``.
     """
     if config.cluster.algorithm == "auto":  # measured per candidate by the model selection
-        measured = folder.read_json(folder.artifact(STABILITY))
+        measured = STABILITY.read(folder)
         return stability.Stability(measured["mean"], measured["low"], measured["high"],
                                    tuple(measured["scores"]), measured["sample_size"]) \
             if measured.get("mean") is not None else None
-    coords = folder.load_array(EMBEDDING, "02_dimensionality_reduction")
-    labels = run_labels(folder)
-    chosen = json.loads(folder.require(CLUSTER_SETTINGS, "04_clustering").read_text())
     if config.report.stability_draws == 0:
-        folder.write_json(folder.artifact(STABILITY), {"skipped": True})
+        STABILITY.write(folder, {"skipped": True})
         folder.record_metrics(stability_ari=None)
         return None
-    algorithm, backend = config.cluster.algorithm, backend_for(config)
-    settings = _cluster_settings(config, chosen, len(coords))
-    size = stability.draw_size(len(coords), config.report.stability_sample)
-
-    def recluster(rows: np.ndarray, draw: int) -> np.ndarray:
-        adapted = stability.subsample_settings(algorithm, settings, size / len(coords),
-                                               coords.shape[1], draw)
-        return clustering.cluster(coords[rows], algorithm, backend, **adapted).labels
-
+    settings = DensitySettings(**CLUSTER_SETTINGS.read(folder))
     with folder.timed("stability"):
-        result = stability.subsample_ari(labels, recluster, draws=config.report.stability_draws,
-                                         sample_size=size, seed=config.seed)
-    folder.write_json(folder.artifact(STABILITY), {"algorithm": algorithm, **result.to_dict()})
+        result = stability.refit_ari(EMBEDDING.read(folder), run_labels(folder),
+                                     config.cluster.algorithm, settings, backend_for(config),
+                                     draws=config.report.stability_draws,
+                                     sample_size=config.report.stability_sample, seed=config.seed)
+    STABILITY.write(folder, {"algorithm": config.cluster.algorithm, **result.to_dict()})
     folder.record_metrics(stability_ari=result.mean)
     return result
 
@@ -541,7 +505,7 @@ def write_report(folder: RunFolder, config: Config) -> Reporting:
     """Segment sizes and profiles, stability across subsamples, and ``report.html``."""
     labels = run_labels(folder)
     sizes = profiles.segment_sizes(labels)
-    gaps = segment_profiles(folder, labels)
+    gaps = profiles.segment_profiles(PROFILE_TABLE.read(folder), labels)
     top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
     figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
     folder.save_figure(figure, "segment_profiles")
@@ -550,71 +514,11 @@ def write_report(folder: RunFolder, config: Config) -> Reporting:
 
 
 NOTEBOOK_STAGES: dict[str, Callable[[RunFolder, Config], Any]] = {
-    "00_kernel_setup": check_environment,
-    "01_exploration": explore,
-    "02_dimensionality_reduction": reduce_dimensions,
-    "03_eps_search": search_eps,
-    "04_clustering": cluster_customers,
-    "05_reporting": write_report,
+    KERNEL_SETUP: check_environment,
+    EXPLORATION: explore,
+    REDUCTION: reduce_dimensions,
+    EPS_SEARCH: search_eps,
+    CLUSTERING: cluster_customers,
+    REPORTING: write_report,
 }
 """The stage each notebook runs; the direct engine calls these without a kernel."""
-
-
-# -- shared readers -----------------------------------------------------------------------------
-def known_segments(folder: RunFolder) -> np.ndarray | None:
-    """Ground-truth segments saved by 01, or ``None`` when the table has no label column."""
-    customers = pd.read_parquet(folder.require(CUSTOMERS, "01_exploration"))
-    return customers["truth"].to_numpy() if "truth" in customers else None
-
-
-def level_codes(folder: RunFolder) -> dict[str, np.ndarray]:
-    """Columns with few levels as level codes: each categorical input column (from its one-hot
-    columns saved by 01) and each profile column with at most :data:`FEW_LEVELS` values (flags,
-    codes such as a binary ``sex``): the columns segments could merely restate."""
-    mapping = json.loads(folder.require(CATEGORICAL, "01_exploration").read_text())
-    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"))
-    onehots = {column for columns in mapping.values() for column in columns}
-    codes = {name: table[columns].to_numpy().argmax(axis=1) for name, columns in mapping.items()}
-    for name in table.columns.difference(sorted(onehots)):
-        levels, inverse = np.unique(table[name].to_numpy(), return_inverse=True)
-        if 2 <= len(levels) <= FEW_LEVELS:
-            codes[name] = inverse
-    return codes
-
-
-def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:
-    """Per-segment standardised differences on the interpretable columns saved by 01."""
-    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"))
-    return profiles.segment_profiles(table, labels)
-
-
-# -- stage cache ----------------------------------------------------------------------------
-def _cached(folder: RunFolder, config: Config, stage: str, reads: Mapping[str, Any],
-            outputs: tuple[str, ...], compute: Callable[[], None]) -> None:
-    """Run ``compute`` (it writes ``outputs`` into ``artifacts/``) unless the cache has them.
-
-    Args:
-        folder: the run folder.
-        config: the run's config (its seed and backend are part of every key).
-        stage: the cache's name for the stage.
-        reads: what the outputs depend on: config sections and values, and input files (a
-            ``Path`` stands for its content); a ``None`` value (data behind a URI) turns the
-            cache off for this stage.
-        outputs: the artifact names ``compute`` writes.
-        compute: the stage's work.
-    """
-    store = cache.open_cache(folder.path.parent)
-    if store is None or any(value is None for value in reads.values()):
-        compute()
-        outcome: dict[str, Any] = {"hit": False, "key": None}
-    else:
-        key = store.key(stage, {**reads, "seed": config.seed, "backend": config.backend})
-        outcome = {"hit": store.fetch_or_compute(stage, key, folder.artifacts, outputs, compute),
-                   "key": key}
-    _update_manifest(folder, cache={**folder.read_json(folder.manifest).get("cache", {}),
-                                    stage: outcome})
-
-
-# -- manifest helpers -----------------------------------------------------------------------
-def _update_manifest(folder: RunFolder, **facts: Any) -> None:
-    folder.write_json(folder.manifest, {**folder.read_json(folder.manifest), **facts})

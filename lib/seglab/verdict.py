@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import adjusted_mutual_info_score
 
 from seglab import selection
@@ -33,6 +34,8 @@ NULL_MARGIN = 0.1
 """``coverage_silhouette`` must beat the null's by this much for a ``clear`` verdict."""
 RESTATE_AMI = 0.7
 """Segments whose agreement (AMI) with one categorical column is this high restate it."""
+FEW_LEVELS = 10
+"""A numeric column with at most this many distinct values is a code or a flag."""
 ALGORITHM_NAMES = {"dbscan": "DBSCAN", "hdbscan": "HDBSCAN", "gmm": "a Gaussian mixture",
                    "kmeans": "KMeans"}
 
@@ -84,6 +87,24 @@ def null_reference(features: np.ndarray, coords: np.ndarray, backend: Backend,
                      silhouette_features=chosen.silhouette_features,
                      n_clusters=chosen.n_clusters, selected=selection.describe(chosen),
                      sample_size=n_rows)
+
+
+def level_codes(categorical: dict[str, list[str]], table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Columns with few levels as level codes: each categorical input column (from its one-hot
+    columns in ``table``) and each other column with at most :data:`FEW_LEVELS` values (flags,
+    codes such as a binary ``sex``): the columns segments could merely restate.
+
+    Args:
+        categorical: source column -> its one-hot columns (``categorical.json``).
+        table: the interpretable columns per customer (``profile_table.parquet``).
+    """
+    onehots = {column for columns in categorical.values() for column in columns}
+    codes = {name: table[columns].to_numpy().argmax(axis=1) for name, columns in categorical.items()}
+    for name in table.columns.difference(sorted(onehots)):
+        levels, inverse = np.unique(table[name].to_numpy(), return_inverse=True)
+        if 2 <= len(levels) <= FEW_LEVELS:
+            codes[name] = inverse
+    return codes
 
 
 def restated_columns(labels: np.ndarray, categorical: dict[str, np.ndarray]) -> list[str]:

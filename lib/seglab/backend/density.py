@@ -53,13 +53,26 @@ class SpanningTree:
     def __init__(self, X: np.ndarray, min_samples: int) -> None:
         from fast_hdbscan.hdbscan import compute_minimum_spanning_tree
 
-        self.points = np.ascontiguousarray(X, dtype=np.float32)
-        self.min_samples = int(min_samples)
         # fast-hdbscan counts neighbours without the point itself; DBSCAN (and seglab) with it.
-        edges, _, core = compute_minimum_spanning_tree(self.points,
-                                                       min_samples=max(1, self.min_samples - 1))
-        self.edges = edges
-        self.core_distances = np.asarray(core, dtype=np.float64)
+        points = np.ascontiguousarray(X, dtype=np.float32)
+        edges, _, core = compute_minimum_spanning_tree(points, min_samples=max(1, min_samples - 1))
+        self._set(points, min_samples, edges, core)
+
+    @classmethod
+    def restore(cls, X: np.ndarray, min_samples: int, edges: np.ndarray,
+                core_distances: np.ndarray) -> SpanningTree:
+        """The tree of ``X`` from its stored ``edges`` and ``core_distances`` (no refit)."""
+        tree = cls.__new__(cls)
+        tree._set(np.ascontiguousarray(X, dtype=np.float32), min_samples, edges, core_distances)
+        return tree
+
+    def _set(self, points: np.ndarray, min_samples: int, edges: np.ndarray,
+             core_distances: np.ndarray) -> None:
+        self.points = points
+        self.min_samples = int(min_samples)
+        self.edges = np.asarray(edges, dtype=np.float64)
+        """``(n - 1, 3)``: the two rows an edge joins and its mutual-reachability distance."""
+        self.core_distances = np.asarray(core_distances, dtype=np.float64)
         self._linkage: np.ndarray | None = None
 
     def dbscan(self, eps: float) -> np.ndarray:

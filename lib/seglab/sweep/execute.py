@@ -154,8 +154,6 @@ def mark_interrupted(runs_dir: Path) -> list[str]:
         store.close()
     for name in names:
         folder = RunFolder(runs_dir / name)
-        if folder.manifest.exists():
-            manifest = folder.read_json(folder.manifest)
-            if manifest.get("status") == "running":
-                folder.write_json(folder.manifest, {**manifest, "status": "interrupted"})
+        if folder.read_json(folder.manifest).get("status") == "running":
+            folder.update_manifest(status="interrupted")
     return names
