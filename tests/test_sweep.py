@@ -16,7 +16,9 @@ from seglab.cli import main
 from seglab.errors import ConfigError
 from seglab.paths import resolve
 from seglab.sweep import expand, load_grid, parse_grid, parse_rule, plan_sweep, run_sweep, select_best
+from seglab.sweep.execute import TrialOutcome, TrialTask
 from seglab.sweep.grid import trial_names
+from seglab.sweep.run import interleave_by_shared_stages, progress
 from seglab.tracking import leaderboard
 
 TINY = resolve("params/tiny.yaml")
@@ -213,3 +215,14 @@ def test_ctrl_c_leaves_no_trial_running(tmp_path, monkeypatch):
     assert sorted(frame["status"]) == ["completed", "interrupted"], "the third never started"
     assert "running" not in set(frame["status"])
     assert any(line.startswith("interrupted:") for line in lines)
+
+
+def test_trials_that_share_cached_stages_are_spread_and_progress_is_reported():
+    def task(name: str, min_samples: int, eps: float) -> TrialTask:
+        return TrialTask(name, {"cluster": {"min_samples": min_samples, "eps": eps}}, "runs")
+
+    tasks = [task("a1", 10, 0.1), task("a2", 10, 0.2), task("b1", 20, 0.1), task("b2", 20, 0.2)]
+    assert [t.run_id for t in interleave_by_shared_stages(tasks)] == ["a1", "b1", "a2", "b2"]
+    done = [TrialOutcome("a1", "completed", cache={"01_exploration": False, "04_clustering": False}),
+            TrialOutcome("b1", "completed", cache={"01_exploration": True, "04_clustering": False})]
+    assert progress(done, 4, 90.0) == "cache 1/4 stages hit | 1m30s elapsed, 1m30s to go"

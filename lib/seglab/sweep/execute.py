@@ -45,6 +45,8 @@ class TrialOutcome:
     message: str | None = None
     seconds: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, bool] = field(default_factory=dict)
+    """Each cached stage the trial went through: whether the stage cache had it."""
 
 
 def run_trial(task: TrialTask) -> TrialOutcome:
@@ -67,8 +69,10 @@ def run_trial(task: TrialTask) -> TrialOutcome:
     except Exception as exc:  # recorded as failed by the runner; the sweep goes on
         status, message = "failed", f"{type(exc).__name__}: {exc}"
     metrics = folder.read_metrics() if folder.metrics.exists() else {}
+    cache = folder.read_json(folder.manifest).get("cache", {})
     return TrialOutcome(task.run_id, status, message, metrics.get("seconds_total"),
-                        {key: metrics.get(key) for key in OUTCOME_METRICS})
+                        {key: metrics.get(key) for key in OUTCOME_METRICS},
+                        {stage: bool(entry.get("hit")) for stage, entry in cache.items()})
 
 
 def run_serial(tasks: Sequence[TrialTask], report: Callable[[TrialOutcome], None]) -> None:

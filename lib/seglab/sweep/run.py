@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,12 +71,15 @@ def run_sweep(plan: SweepPlan, *, runs_dir: Path, rule: BestRule, workers: int |
         tasks.append(TrialTask(run_id, trial.config.to_dict(), str(runs_dir), engine))
     if skipped:
         echo(f"{len(skipped)} of {len(plan.trials)} trials already completed: skipped")
+    tasks = interleave_by_shared_stages(tasks)
 
     outcomes: list[TrialOutcome] = []
+    started = time.monotonic()
 
     def report(outcome: TrialOutcome) -> None:
         outcomes.append(outcome)
-        echo(f"[{len(outcomes)}/{len(tasks)}] {describe(outcome)}")
+        echo(f"[{len(outcomes)}/{len(tasks)}] {describe(outcome)} | "
+             f"{progress(outcomes, len(tasks), time.monotonic() - started)}")
 
     try:
         if workers or scheduler:
@@ -87,6 +93,24 @@ def run_sweep(plan: SweepPlan, *, runs_dir: Path, rule: BestRule, workers: int |
         raise
     best = tag_best(runs_dir, plan, rule)
     return SweepResult(plan.sweep_id, outcomes, skipped, best)
+
+
+def interleave_by_shared_stages(tasks: list[TrialTask]) -> list[TrialTask]:
+    """The trials in an order where neighbours share no cached stage that the first computes.
+
+    Trials that differ only in what 04 and 05 read (``cluster.eps``, ``metrics``, ``report``)
+    share every cached stage: the k-distance curve and the density tree depend on
+    ``cluster.min_samples``. Taking one trial of each such group in turn means two workers
+    starting together compute different entries, never the same one twice, and every later
+    trial of a group finds its entries cached.
+    """
+    groups: dict[str, list[TrialTask]] = {}
+    for task in tasks:
+        shared = {**task.config, "cluster": {**task.config.get("cluster", {}), "eps": None},
+                  "metrics": None, "report": None}
+        groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(task)
+    return [task for round_ in itertools.zip_longest(*groups.values()) for task in round_
+            if task is not None]
 
 
 def tag_best(runs_dir: Path, plan: SweepPlan, rule: BestRule) -> pd.Series | None:
@@ -108,6 +132,19 @@ def tag_best(runs_dir: Path, plan: SweepPlan, rule: BestRule) -> pd.Series | Non
     finally:
         store.close()
     return best
+
+
+def progress(outcomes: list[TrialOutcome], total: int, elapsed: float) -> str:
+    """Cached stages hit so far, and the time to finish at the pace so far."""
+    hits = sum(hit for outcome in outcomes for hit in outcome.cache.values())
+    stages = sum(len(outcome.cache) for outcome in outcomes)
+    left = elapsed / len(outcomes) * (total - len(outcomes))
+    return f"cache {hits}/{stages} stages hit | {_duration(elapsed)} elapsed, {_duration(left)} to go"
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def describe(outcome: TrialOutcome) -> str:
