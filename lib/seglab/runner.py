@@ -30,6 +30,7 @@ import jupytext
 import nbformat
 import papermill as pm
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from jupyter_client.manager import KernelManager
 
 from seglab import __version__, liveness
 from seglab.artifacts import TIMINGS
@@ -206,15 +207,36 @@ def run_pipeline(
 def _run_stages(plans: list[NotebookPlan], folder: RunFolder, config: Config, kernel: str,
                 engine: Engine, trial: Run, result: RunResult, echo: Callable[[str], None]) -> None:
     """Every notebook in order, stopping at the first failure; the outcome goes into ``result``."""
-    for index, plan in enumerate(plans, start=1):
-        echo(f"[{index}/{len(plans)}] {plan.name} ...")
-        entry = _run_stage(plan, folder, config, kernel, engine, trial)
-        result.notebooks.append(entry)
-        echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} ({entry['seconds']:.1f} s)")
-        if entry["status"] != "completed":
-            result.status, result.message = "failed", entry["error"]
-            return
+    with _run_kernel(kernel, plans[0].source.parent if engine == "notebooks" else None) as km:
+        for index, plan in enumerate(plans, start=1):
+            echo(f"[{index}/{len(plans)}] {plan.name} ...")
+            entry = _run_stage(plan, folder, config, km, engine, trial)
+            result.notebooks.append(entry)
+            echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} "
+                 f"({entry['seconds']:.1f} s)")
+            if entry["status"] != "completed":
+                result.status, result.message = "failed", entry["error"]
+                return
     result.status = "completed"
+
+
+@contextmanager
+def _run_kernel(kernel: str, cwd: Path | None) -> Iterator[KernelManager | None]:
+    """One kernel for all of a run's notebooks (``None`` for the direct engine).
+
+    Each notebook still runs with its own parameters (its parameters cell, then papermill's
+    injected one), and stages hand each other only files; sharing the kernel saves a kernel
+    start and the imports of seglab, umap and numba per notebook.
+    """
+    if cwd is None:
+        yield None
+        return
+    km = KernelManager(kernel_name=kernel)
+    km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd))
+    try:
+        yield km
+    finally:
+        km.shutdown_kernel(now=True)
 
 
 @contextmanager
@@ -235,12 +257,12 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run_stage(plan: NotebookPlan, folder: RunFolder, config: Config, kernel: str, engine: Engine,
-               trial: Run) -> dict[str, Any]:
+def _run_stage(plan: NotebookPlan, folder: RunFolder, config: Config, km: KernelManager | None,
+               engine: Engine, trial: Run) -> dict[str, Any]:
     """One notebook (or its stage function), tracked as a trial component."""
     params = {name: value for name, value in plan.parameters.items() if name != "run_dir"}
     with trial.component(plan.name, params=params) as component:
-        entry = (_execute(plan, folder, kernel) if engine == "notebooks"
+        entry = (_execute(plan, folder, km) if km is not None
                  else _call_stage(plan, folder, config))
         component.log_metrics({"seconds": entry["seconds"]})
         if "output" in entry and (folder.path / entry["output"]).exists():
@@ -258,16 +280,15 @@ def _track(trial: Run, folder: RunFolder, status: str) -> None:
     trial.end(status if status in ("completed", "failed", "interrupted") else "failed")
 
 
-def _execute(plan: NotebookPlan, folder: RunFolder, kernel: str) -> dict[str, Any]:
+def _execute(plan: NotebookPlan, folder: RunFolder, km: KernelManager) -> dict[str, Any]:
     output = folder.notebooks / f"{plan.name}.ipynb"
     entry: dict[str, Any] = {"notebook": plan.source.name, "output": str(output.relative_to(folder.path))}
     start = time.perf_counter()
     try:
         pm.execute_notebook(
-            plan.notebook, str(output), parameters=plan.parameters, kernel_name=kernel,
-            language="python", cwd=str(plan.source.parent), progress_bar=sys.stderr.isatty(),
-            log_output=False, request_save_on_cell_execute=True,
-            extra_arguments=KERNEL_ARGUMENTS,
+            plan.notebook, str(output), parameters=plan.parameters, kernel_name=km.kernel_name,
+            language="python", progress_bar=sys.stderr.isatty(), log_output=False,
+            request_save_on_cell_execute=True, km=km,
         )
         entry["status"] = "completed"
     except pm.PapermillExecutionError as exc:
