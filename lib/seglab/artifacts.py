@@ -17,6 +17,9 @@ FEATURES = "features.npy"
 FEATURE_INFO = "features.json"
 CUSTOMERS = "customers.parquet"
 PROFILE_TABLE = "profile_table.parquet"
+PROFILE_STATS = "profile_stats.json"
+"""The profile table's mean, standard deviation and minimum over all customers
+(:class:`seglab.profiles.PopulationStats`): computed once per feature set, not per trial."""
 PCA_VARIANCE = "pca_variance.parquet"
 CATEGORICAL = "categorical.json"
 """Each categorical input column -> its one-hot columns (kept as data, never parsed back

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import yaml
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -22,6 +23,7 @@ from seglab.artifacts import (
     CANDIDATES,
     CATEGORICAL,
     CLUSTER_SETTINGS,
+    PROFILE_STATS,
     PROFILE_TABLE,
     SELECTION,
     STABILITY,
@@ -49,15 +51,21 @@ class ReportFigure:
     data_uri: str
 
 
-def build_report(folder: RunFolder) -> str:
-    """Render the report for ``folder``, write ``report.html`` and return the HTML."""
-    html = render("report.html.j2", **report_context(folder))
+def build_report(folder: RunFolder, segments: profiles.SegmentProfiles | None = None) -> str:
+    """Render the report for ``folder``, write ``report.html`` and return the HTML.
+
+    ``segments``: the run's segment profiles when the caller has them already (05 does), else
+    they are computed from the run folder's files (:func:`read_segments`).
+    """
+    html = render("report.html.j2", **report_context(folder, segments))
     atomic_write_text(folder.report, html)
     return html
 
 
-def report_context(folder: RunFolder) -> dict[str, Any]:
-    """Everything the template shows, read from the run folder's files."""
+def report_context(folder: RunFolder,
+                   segments: profiles.SegmentProfiles | None = None) -> dict[str, Any]:
+    """Everything the template shows, read from the run folder's files (``segments``: as in
+    :func:`build_report`)."""
     metrics = folder.read_metrics()
     manifest = folder.read_json(folder.manifest)
     params = yaml.safe_load(folder.params.read_text()) if folder.params.exists() else {}
@@ -70,7 +78,7 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "headline": headline(metrics),
         "selection": folder.read_json(folder.artifact(SELECTION)),
         "candidates": _candidates(folder),
-        "cards": _cards(folder, top=report.get("top_features", 5)),
+        "cards": _cards(folder, segments, top=report.get("top_features", 5)),
         "stability": folder.read_json(folder.artifact(STABILITY)),
         "eps": folder.read_json(folder.artifact(CLUSTER_SETTINGS)),
         "baselines": folder.read_json(folder.artifact(BASELINES)).get("rows", []),
@@ -134,11 +142,24 @@ def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
     return ReportFigure(name, caption, f"data:image/png;base64,{encoded}")
 
 
-def _cards(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
-    table_path = folder.artifact(PROFILE_TABLE)
-    if not folder.labels.exists() or not table_path.exists():
-        return []
+def read_segments(folder: RunFolder) -> profiles.SegmentProfiles:
+    """The run's segment profiles from its files: labels, profile table and its statistics, each
+    read once (statistics computed here for runs from before ``profile_stats.json``)."""
+    # one array per column as stored: no copy of the whole table into one block
+    table = pq.read_table(folder.require(PROFILE_TABLE, "01_exploration")).to_pandas(
+        split_blocks=True)
+    stats_path = folder.artifact(PROFILE_STATS)
+    stats = (profiles.PopulationStats.from_dict(folder.read_json(stats_path))
+             if stats_path.exists() else None)
+    return profiles.segment_profiles(table, run_labels(folder), stats)
+
+
+def _cards(folder: RunFolder, segments: profiles.SegmentProfiles | None, *,
+           top: int) -> list[dict[str, Any]]:
+    if segments is None:
+        if not folder.labels.exists() or not folder.artifact(PROFILE_TABLE).exists():
+            return []
+        segments = read_segments(folder)
     categorical = folder.read_json(folder.artifact(CATEGORICAL))  # {} for older runs
-    cards = profiles.segment_cards(pd.read_parquet(table_path), run_labels(folder), top=top,
-                                   categorical=categorical)
+    cards = profiles.segment_cards(segments, top=top, categorical=categorical)
     return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]

@@ -56,6 +56,7 @@ from seglab.artifacts import (
     NULL_EMBEDDING,
     NULL_FEATURES,
     PCA_VARIANCE,
+    PROFILE_STATS,
     PROFILE_TABLE,
     SELECTION,
     STABILITY,
@@ -67,7 +68,7 @@ from seglab.baselines import compare_baselines
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.errors import DataError, SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
-from seglab.report import build_report
+from seglab.report import build_report, read_segments
 from seglab.runfolder import RunFolder, atomic_write_text
 
 FEW_LEVELS = 10
@@ -173,7 +174,8 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     local = None if "://" in source else Path(source)
     _cached(folder, config, "explore", {"data": local, "data_config": config.data,
                                         "features": config.features},
-            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, CATEGORICAL, PCA_VARIANCE), compute)
+            (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, PROFILE_STATS, CATEGORICAL,
+             PCA_VARIANCE), compute)
     info = json.loads(folder.require(FEATURE_INFO, "01_exploration").read_text())
     folder.record_metrics(
         n_rows=info["n_rows"],
@@ -205,7 +207,10 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
     if table.truth is not None:
         customers["truth"] = table.truth
     customers.to_parquet(folder.artifact(CUSTOMERS), index=False)
-    table.features[profile_columns].to_parquet(folder.artifact(PROFILE_TABLE), index=False)
+    profile_table = table.features[profile_columns]
+    profile_table.to_parquet(folder.artifact(PROFILE_TABLE), index=False)
+    folder.write_json(folder.artifact(PROFILE_STATS),
+                      profiles.population_stats(profile_table).to_dict())
     pca_raw = features.raw_pca_variance(table.features, config.features.stats_sample,
                                         config.seed)
     pca_raw.to_parquet(folder.artifact(PCA_VARIANCE), index=False)
@@ -363,15 +368,15 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     for message in found:
         warnings.warn(message, stacklevel=2)
     with folder.timed("metrics"):
-        scores = metrics.score(coords, matrix, result.labels, backend, config.metrics,
-                               truth=truth, seed=config.seed)
+        scores, sample = metrics.score(coords, matrix, result.labels, backend, config.metrics,
+                                       truth=truth, seed=config.seed)
 
     labels = pd.DataFrame({config.data.id_column: ids, "cluster": result.labels})
     labels.to_parquet(folder.labels, index=False)
     folder.write_json(folder.artifact(BASELINES), {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
     _update_manifest(folder, warnings=found)
-    figures = _cluster_figures(folder, config, result, coords, scores, backend)
+    figures = _cluster_figures(folder, config, result, coords, scores, sample)
     return ClusteringOutcome(result, found, scores, baselines, figures, judged, density)
 
 
@@ -439,16 +444,14 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
 
 def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
                      coords: np.ndarray, scores: dict[str, Any],
-                     backend: Backend) -> dict[str, Figure]:
+                     sample: metrics.SilhouetteSample) -> dict[str, Figure]:
     labels = result.labels
     title = f"{result.algorithm.upper()} segments in the embedding"
     figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
                                                           seed=config.seed)}
-    values, value_labels = metrics.silhouette_values(
-        coords, labels, backend, sample_size=config.metrics.silhouette_sample, seed=config.seed
-    )
-    if len(values):
-        figures["silhouette"] = plots.silhouette(values, value_labels, mean=scores["silhouette"])
+    if len(sample.values):  # the points the silhouette score was computed on
+        figures["silhouette"] = plots.silhouette(sample.values, sample.labels,
+                                                 mean=scores["silhouette"])
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
@@ -539,14 +542,13 @@ class Reporting:
 
 def write_report(folder: RunFolder, config: Config) -> Reporting:
     """Segment sizes and profiles, stability across subsamples, and ``report.html``."""
-    labels = run_labels(folder)
-    sizes = profiles.segment_sizes(labels)
-    gaps = segment_profiles(folder, labels)
+    segments = read_segments(folder)  # the profile table and its statistics, read once
+    gaps, sizes = segments.gaps, segments.sizes
     top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
     figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
     folder.save_figure(figure, "segment_profiles")
     assessed = assess_stability(folder, config)
-    return Reporting(sizes, gaps, figure, assessed, build_report(folder))
+    return Reporting(sizes, gaps, figure, assessed, build_report(folder, segments))
 
 
 NOTEBOOK_STAGES: dict[str, Callable[[RunFolder, Config], Any]] = {
@@ -580,12 +582,6 @@ def level_codes(folder: RunFolder) -> dict[str, np.ndarray]:
         if 2 <= len(levels) <= FEW_LEVELS:
             codes[name] = inverse
     return codes
-
-
-def segment_profiles(folder: RunFolder, labels: np.ndarray) -> pd.DataFrame:
-    """Per-segment standardised differences on the interpretable columns saved by 01."""
-    table = pd.read_parquet(folder.require(PROFILE_TABLE, "01_exploration"))
-    return profiles.segment_profiles(table, labels)
 
 
 # -- stage cache ----------------------------------------------------------------------------
