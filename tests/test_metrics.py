@@ -11,6 +11,7 @@ from sklearn.metrics import silhouette_score
 from test_report import fake_run
 
 from seglab import plots, stages
+from seglab.artifacts import EMBEDDING, FEATURES
 from seglab.backend.cpu import CpuBackend
 from seglab.config import MetricsConfig, load_config
 from seglab.metrics import (
@@ -125,7 +126,7 @@ def test_score_returns_the_sample_its_silhouette_was_computed_on(backend: CpuBac
 def test_stage_04_draws_the_silhouette_plot_from_the_scored_sample(
         tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = fake_run(tmp_path / "20260101T000000Z-score1")
-    folder.save_array(stages.FEATURES, folder.load_array(stages.EMBEDDING, "02") * 2)
+    folder.save_array(FEATURES, folder.load_array(EMBEDDING, "02") * 2)
     config = load_config(folder.params, overrides=["cluster.eps=0.5", "cluster.baselines=[]"])
     computed, drawn = [], []
     samples = CpuBackend.silhouette_samples

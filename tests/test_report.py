@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from seglab import plots, profiles, stages
+from seglab.artifacts import PROFILE_STATS
 from seglab.config import load_config, save_config
 from seglab.paths import resolve
 from seglab.report import build_report, read_segments, report_context, segment_colour
@@ -172,7 +173,7 @@ def test_stage_05_reads_the_profile_table_once(tmp_path: Path,
     """The figure and the cards share one read of the table and one grouped pass."""
     folder = fake_run(tmp_path / "20260101T000000Z-once01")
     table_path = folder.artifact(stages.PROFILE_TABLE)
-    folder.write_json(folder.artifact(stages.PROFILE_STATS),
+    folder.write_json(folder.artifact(PROFILE_STATS),
                       profiles.population_stats(pd.read_parquet(table_path)).to_dict())
     reads, grouped = [], []
 
@@ -198,11 +199,11 @@ def test_the_report_uses_the_cached_population_statistics(tmp_path: Path) -> Non
     table = pd.read_parquet(folder.artifact(stages.PROFILE_TABLE))
     computed = report_context(folder)["cards"]  # no profile_stats.json: an older run
     stats = profiles.population_stats(table)
-    folder.write_json(folder.artifact(stages.PROFILE_STATS), stats.to_dict())
+    folder.write_json(folder.artifact(PROFILE_STATS), stats.to_dict())
     cached = report_context(folder, read_segments(folder))["cards"]
     assert [item["card"] for item in cached] == [item["card"] for item in computed]
     shifted = profiles.PopulationStats(stats.columns, stats.mean * 2, stats.std, stats.minimum)
-    folder.write_json(folder.artifact(stages.PROFILE_STATS), shifted.to_dict())
+    folder.write_json(folder.artifact(PROFILE_STATS), shifted.to_dict())
     first = report_context(folder)["cards"][0]["card"]
     (spend,) = [trait for trait in first.traits if trait.column == "spend_total"]
     assert spend.population_mean == pytest.approx(2 * stats.mean[stats.columns.index("spend_total")])
