@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
+from test_report import fake_run
 
+from seglab import plots, stages
+from seglab.artifacts import EMBEDDING, FEATURES
 from seglab.backend.cpu import CpuBackend
-from seglab.config import MetricsConfig
+from seglab.config import MetricsConfig, load_config
 from seglab.metrics import (
     cluster_shape,
     sampled_silhouette,
     score,
-    silhouette_values,
+    silhouette_sample,
 )
 from seglab.runfolder import METRIC_KEYS
 
@@ -53,8 +56,8 @@ def test_silhouette_excludes_noise(backend: CpuBackend, blobs) -> None:
     points, labels = blobs
     noisy = labels.copy()
     noisy[:500] = -1
-    values, sampled = silhouette_values(points, noisy, backend, sample_size=800, seed=0)
-    assert len(values) == len(sampled) == 800 and (sampled >= 0).all()
+    sample = silhouette_sample(points, noisy, backend, sample_size=800, seed=0)
+    assert len(sample.values) == len(sample.labels) == 800 and (sample.labels >= 0).all()
     full = sampled_silhouette(points, noisy, backend, sample_size=10_000, bootstrap=100,
                               confidence=0.9, seed=0)
     assert full.sample_size == 2500
@@ -80,8 +83,8 @@ def test_score_with_truth_is_complete_and_json_safe(backend: CpuBackend, blobs) 
     predicted = labels.copy()
     predicted[:30] = -1
     features = np.hstack([points, np.random.default_rng(0).normal(size=(len(points), 3))])
-    result = score(points, features, predicted, backend, MetricsConfig(silhouette_sample=1000,
-                   bootstrap=100), truth=labels, seed=0)
+    result, _ = score(points, features, predicted, backend,
+                      MetricsConfig(silhouette_sample=1000, bootstrap=100), truth=labels, seed=0)
     assert set(result) == {"n_clusters", "noise_fraction", "largest_cluster_fraction",
                            "silhouette", "silhouette_ci_low", "silhouette_ci_high",
                            "silhouette_sample_size", "silhouette_feature_space",
@@ -95,7 +98,47 @@ def test_score_with_truth_is_complete_and_json_safe(backend: CpuBackend, blobs) 
 
 def test_score_without_truth_or_clusters(backend: CpuBackend, blobs) -> None:
     points, _ = blobs
-    result = score(points, points, np.full(len(points), -1), backend, MetricsConfig())
+    result, sample = score(points, points, np.full(len(points), -1), backend, MetricsConfig())
+    assert len(sample.values) == 0, "nothing for the silhouette plot to draw"
     assert result["n_clusters"] == 0 and result["noise_fraction"] == 1.0
     assert result["silhouette"] is None and result["davies_bouldin"] is None
     assert result["ari"] is None and result["ami"] is None
+
+
+def test_score_returns_the_sample_its_silhouette_was_computed_on(backend: CpuBackend,
+                                                                 blobs) -> None:
+    points, labels = blobs
+    cfg = MetricsConfig(silhouette_sample=600, bootstrap=100)
+    result, sample = score(points, points, labels, backend, cfg, seed=3)
+    assert len(sample.values) == result["silhouette_sample_size"] == 600
+    assert sample.values.mean() == pytest.approx(result["silhouette"], abs=1e-12)
+    again = silhouette_sample(points, labels, backend, sample_size=600, seed=3)
+    np.testing.assert_array_equal(sample.values, again.values)
+    np.testing.assert_array_equal(sample.labels, again.labels)
+    other = silhouette_sample(points, labels, backend, sample_size=600, seed=4)
+    assert not np.array_equal(sample.values, other.values), "the seed draws the sample"
+    interval = sampled_silhouette(points, labels, backend, sample_size=600, bootstrap=100,
+                                  confidence=cfg.confidence, seed=3)
+    assert (interval.low, interval.high) == (result["silhouette_ci_low"],
+                                             result["silhouette_ci_high"])
+
+
+def test_stage_04_draws_the_silhouette_plot_from_the_scored_sample(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = fake_run(tmp_path / "20260101T000000Z-score1")
+    FEATURES.write(folder, EMBEDDING.read(folder) * 2)
+    config = load_config(folder.params, overrides=["cluster.eps=0.5", "cluster.baselines=[]"])
+    computed, drawn = [], []
+    samples = CpuBackend.silhouette_samples
+    monkeypatch.setattr(CpuBackend, "silhouette_samples", lambda self, X, labels: (
+        computed.append(len(X)), samples(self, X, labels))[1])
+    silhouette = plots.silhouette
+    monkeypatch.setattr(plots, "silhouette", lambda values, labels, *, mean: (
+        drawn.append((values, mean)), silhouette(values, labels, mean=mean))[1])
+    outcome = stages.cluster_customers(folder, config)
+    (values, mean), = drawn
+    assert mean == outcome.scores["silhouette"] == pytest.approx(values.mean(), abs=1e-12)
+    assert len(values) == outcome.scores["silhouette_sample_size"]
+    # the embedding and the feature space for the scores, the baselines table's row; the plot
+    # computes none of its own
+    assert len(computed) == 3

@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from seglab import plots, stages
+from seglab import plots, profiles, stages
+from seglab.artifacts import PROFILE_STATS
 from seglab.config import load_config, save_config
 from seglab.density_settings import DensitySettings
 from seglab.paths import resolve
-from seglab.report import build_report, report_context, segment_colour
+from seglab.report import build_report, read_segments, report_context, segment_colour
 from seglab.runfolder import RunFolder
 
 matplotlib.use("Agg")
@@ -164,3 +167,44 @@ def test_the_verdict_opens_the_page_and_the_candidates_close_it(tmp_path: Path) 
     assert "scores 0.29; these segments score 0.31" in html
     assert html.count('<tr class="chosen">') == 1 and "kmeans (k=3, by=silhouette)" in html
     assert "the model selection chose <code>kmeans k=3 by=silhouette</code>" in html
+
+
+def test_stage_05_reads_the_profile_table_once(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The figure and the cards share one read of the table and one grouped pass."""
+    folder = fake_run(tmp_path / "20260101T000000Z-once01")
+    table_path = stages.PROFILE_TABLE.path(folder)
+    folder.write_json(PROFILE_STATS.path(folder),
+                      profiles.population_stats(pd.read_parquet(table_path)).to_dict())
+    reads, grouped = [], []
+
+    def counted(read: Any) -> Any:
+        return lambda path, *args, **kwargs: (reads.append(Path(path)),
+                                              read(path, *args, **kwargs))[1]
+
+    monkeypatch.setattr(pd, "read_parquet", counted(pd.read_parquet))
+    monkeypatch.setattr(pq, "read_table", counted(pq.read_table))
+    segment_profiles = profiles.segment_profiles
+    monkeypatch.setattr(profiles, "segment_profiles", lambda *args: (
+        grouped.append(args), segment_profiles(*args))[1])
+    config = load_config(folder.params)
+    reporting = stages.write_report(folder, config)
+    assert reads.count(table_path) == 1 and len(grouped) == 1
+    assert (folder.figures / "segment_profiles.png").exists()
+    assert reporting.html.count('class="segment-card"') == len(SEGMENT_SIZES)
+    assert reporting.html == build_report(folder), "the same page as `seglab report` rebuilds"
+
+
+def test_the_report_uses_the_cached_population_statistics(tmp_path: Path) -> None:
+    folder = fake_run(tmp_path / "20260101T000000Z-stats1")
+    table = pd.read_parquet(stages.PROFILE_TABLE.path(folder))
+    computed = report_context(folder)["cards"]  # no profile_stats.json: an older run
+    stats = profiles.population_stats(table)
+    folder.write_json(PROFILE_STATS.path(folder), stats.to_dict())
+    cached = report_context(folder, read_segments(folder))["cards"]
+    assert [item["card"] for item in cached] == [item["card"] for item in computed]
+    shifted = profiles.PopulationStats(stats.columns, stats.mean * 2, stats.std, stats.minimum)
+    folder.write_json(PROFILE_STATS.path(folder), shifted.to_dict())
+    first = report_context(folder)["cards"][0]["card"]
+    (spend,) = [trait for trait in first.traits if trait.column == "spend_total"]
+    assert spend.population_mean == pytest.approx(2 * stats.mean[stats.columns.index("spend_total")])

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from seglab.errors import SeglabError
 from seglab.runfolder import RunFolder
@@ -84,7 +85,8 @@ class FrameArtifact(Artifact):
     """A table (Parquet)."""
 
     def read(self, folder: RunFolder, columns: list[str] | None = None) -> pd.DataFrame:
-        return pd.read_parquet(self.require(folder), columns=columns)
+        # one array per column as stored: no copy of the whole table into one block
+        return pq.read_table(self.require(folder), columns=columns).to_pandas(split_blocks=True)
 
     def write(self, folder: RunFolder, frame: pd.DataFrame) -> None:
         folder.save_frame(self.name, frame)
@@ -97,6 +99,9 @@ FEATURE_INFO = JsonArtifact("features.json", EXPLORATION)
 CUSTOMERS = FrameArtifact("customers.parquet", EXPLORATION)
 """Customer ids, and the known segments (``truth``) when the table has a label column."""
 PROFILE_TABLE = FrameArtifact("profile_table.parquet", EXPLORATION)
+PROFILE_STATS = JsonArtifact("profile_stats.json", EXPLORATION)
+"""The profile table's mean, standard deviation and minimum over all customers
+(:class:`seglab.profiles.PopulationStats`): computed once per feature set, not per trial."""
 PCA_VARIANCE = FrameArtifact("pca_variance.parquet", EXPLORATION)
 CATEGORICAL = JsonArtifact("categorical.json", EXPLORATION)
 """Each categorical input column -> its one-hot columns (kept as data, never parsed back

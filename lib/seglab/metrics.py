@@ -29,8 +29,41 @@ class Interval:
     sample_size: int
 
 
-def silhouette_values(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sample_size: int,
-                      seed: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class SilhouetteSample:
+    """Per-point silhouette of a seeded random sample of the clustered points.
+
+    One per space and clustering: the score, its interval and the silhouette plot all read the
+    same values, so the plot's mean is the reported score.
+    """
+
+    values: np.ndarray
+    """Silhouette of each sampled point (empty when fewer than 2 clusters are in the sample)."""
+    labels: np.ndarray
+    """The sampled points' clusters."""
+    seed: int
+    """The sample's seed; the bootstrap uses ``seed + 1``."""
+
+    def interval(self, *, bootstrap: int, confidence: float) -> Interval | None:
+        """Mean of the values with a percentile bootstrap interval (``None`` when empty).
+
+        Args:
+            bootstrap: resamples of the per-point values.
+            confidence: interval coverage, e.g. 0.95.
+        """
+        if not len(self.values):
+            return None
+        rng = np.random.default_rng(self.seed + 1)
+        means = np.array([self.values[rng.integers(0, len(self.values), len(self.values))].mean()
+                          for _ in range(bootstrap)])
+        tail = (1.0 - confidence) / 2
+        low, high = np.quantile(means, [tail, 1.0 - tail])
+        return Interval(value=float(self.values.mean()), low=float(low), high=float(high),
+                        sample_size=len(self.values))
+
+
+def silhouette_sample(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sample_size: int,
+                      seed: int) -> SilhouetteSample:
     """Per-point silhouette of a random sample of the clustered points.
 
     Args:
@@ -41,8 +74,8 @@ def silhouette_values(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sa
         seed: seeds the sample.
 
     Returns:
-        ``(values, labels)`` of the sampled points; both empty when fewer than 2 clusters
-        are in the sample.
+        The sampled points' values and labels; both empty when fewer than 2 clusters are in
+        the sample.
     """
     labels = np.asarray(labels)
     clustered = np.flatnonzero(labels >= 0)
@@ -51,10 +84,10 @@ def silhouette_values(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sa
         clustered = np.sort(rng.choice(clustered, size=sample_size, replace=False))
     sample_labels = labels[clustered]
     if len(np.unique(sample_labels)) < 2 or len(np.unique(sample_labels)) >= len(clustered):
-        return np.empty(0), np.empty(0, dtype=labels.dtype)
+        return SilhouetteSample(np.empty(0), np.empty(0, dtype=labels.dtype), seed)
     values = backend.to_numpy(backend.silhouette_samples(backend.asarray(np.asarray(X)[clustered]),
                                                          sample_labels))
-    return np.asarray(values, dtype=np.float64), sample_labels
+    return SilhouetteSample(np.asarray(values, dtype=np.float64), sample_labels, seed)
 
 
 def sampled_silhouette(X: np.ndarray, labels: np.ndarray, backend: Backend, *, sample_size: int,
@@ -73,16 +106,8 @@ def sampled_silhouette(X: np.ndarray, labels: np.ndarray, backend: Backend, *, s
     Returns:
         The interval, or ``None`` with fewer than 2 clusters.
     """
-    values, _ = silhouette_values(X, labels, backend, sample_size=sample_size, seed=seed)
-    if not len(values):
-        return None
-    rng = np.random.default_rng(seed + 1)
-    means = np.array([values[rng.integers(0, len(values), len(values))].mean()
-                      for _ in range(bootstrap)])
-    tail = (1.0 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return Interval(value=float(values.mean()), low=float(low), high=float(high),
-                    sample_size=len(values))
+    sample = silhouette_sample(X, labels, backend, sample_size=sample_size, seed=seed)
+    return sample.interval(bootstrap=bootstrap, confidence=confidence)
 
 
 def cluster_shape(labels: np.ndarray) -> dict[str, Any]:
@@ -112,8 +137,10 @@ def adjusted_rand(truth: np.ndarray, labels: np.ndarray) -> float:
 
 
 def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backend: Backend,
-          cfg: MetricsConfig, *, truth: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
-    """All clustering scores of one run, as plain JSON-safe values.
+          cfg: MetricsConfig, *, truth: np.ndarray | None = None,
+          seed: int = 0) -> tuple[dict[str, Any], SilhouetteSample]:
+    """All clustering scores of one run, as plain JSON-safe values, and the embedding's
+    silhouette sample they were computed from (the silhouette plot draws it).
 
     Args:
         embedding: the clustered points ``(n, d)``.
@@ -125,18 +152,19 @@ def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backe
         seed: seeds the silhouette samples.
 
     Returns:
-        ``n_clusters``, ``noise_fraction``, ``largest_cluster_fraction``, ``silhouette``,
-        ``silhouette_ci_low``, ``silhouette_ci_high``, ``silhouette_sample_size``,
-        ``silhouette_feature_space``, ``davies_bouldin``, ``calinski_harabasz``, ``ari``,
-        ``ami``; ``None`` where not applicable.
+        The scores: ``n_clusters``, ``noise_fraction``, ``largest_cluster_fraction``,
+        ``silhouette``, ``silhouette_ci_low``, ``silhouette_ci_high``,
+        ``silhouette_sample_size``, ``silhouette_feature_space``, ``davies_bouldin``,
+        ``calinski_harabasz``, ``ari``, ``ami`` (``None`` where not applicable); and the
+        embedding's :class:`SilhouetteSample`.
     """
     labels = np.asarray(labels, dtype=np.int64)
     result = cluster_shape(labels)
-    sample = {"sample_size": cfg.silhouette_sample, "seed": seed}
-    interval = sampled_silhouette(embedding, labels, backend, bootstrap=cfg.bootstrap,
-                                  confidence=cfg.confidence, **sample)
-    in_features = sampled_silhouette(features, labels, backend, bootstrap=cfg.bootstrap,
-                                     confidence=cfg.confidence, **sample)
+    sample = silhouette_sample(embedding, labels, backend, sample_size=cfg.silhouette_sample,
+                               seed=seed)
+    interval = sample.interval(bootstrap=cfg.bootstrap, confidence=cfg.confidence)
+    in_features = sampled_silhouette(features, labels, backend, sample_size=cfg.silhouette_sample,
+                                     bootstrap=cfg.bootstrap, confidence=cfg.confidence, seed=seed)
     result.update({
         "silhouette": interval.value if interval else None,
         "silhouette_ci_low": interval.low if interval else None,
@@ -157,4 +185,4 @@ def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backe
         truth = np.asarray(truth)
         result["ari"] = adjusted_rand(truth, labels)
         result["ami"] = float(adjusted_mutual_info_score(truth, labels))
-    return result
+    return result, sample

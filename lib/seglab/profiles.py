@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,25 +24,106 @@ def profile_columns(frame: pd.DataFrame, count_patterns: Sequence[str]) -> list[
 
 def segment_sizes(labels: np.ndarray) -> pd.DataFrame:
     """Customers and share per segment (noise included, labelled -1), largest first."""
-    values, counts = np.unique(labels, return_counts=True)
-    sizes = pd.DataFrame({"segment": values, "customers": counts})
+    return _sizes(*np.unique(labels, return_counts=True))
+
+
+def _sizes(segments: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
+    sizes = pd.DataFrame({"segment": segments, "customers": counts})
     sizes["share"] = sizes["customers"] / counts.sum()
     return sizes.sort_values("customers", ascending=False, ignore_index=True)
 
 
-def segment_profiles(table: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    """Standardised mean difference of every column per segment (rows: segments, noise left out).
+@dataclass(frozen=True)
+class PopulationStats:
+    """What segment profiles compare with: every profile column over all customers.
 
-    Each value is ``(segment mean - overall mean) / overall standard deviation``: +1 means the
-    segment sits one standard deviation above the customer base on that column.
+    It depends only on the profile table, so 01 computes it once per feature set
+    (``profile_stats.json``, cached with the features) and every trial of a sweep reuses it.
     """
-    values = table.to_numpy(dtype=np.float64)
-    spread = values.std(axis=0)
-    spread[spread == 0] = 1.0
-    overall = values.mean(axis=0)
-    segments = sorted(set(np.unique(labels).tolist()) - {NOISE})
-    rows = [(values[labels == segment].mean(axis=0) - overall) / spread for segment in segments]
-    return pd.DataFrame(rows, index=pd.Index(segments, name="segment"), columns=table.columns)
+
+    columns: tuple[str, ...]
+    mean: np.ndarray
+    std: np.ndarray
+    """Population standard deviation (``ddof=0``)."""
+    minimum: np.ndarray
+
+    @property
+    def spread(self) -> np.ndarray:
+        """The standard deviation that divides a gap: 1 for a constant column (it differs nowhere)."""
+        return np.where(self.std == 0, 1.0, self.std)
+
+    @property
+    def ratio_ok(self) -> np.ndarray:
+        """Columns where a segment's mean over the population's is meaningful (never negative,
+        positive mean)."""
+        return (self.minimum >= 0) & (self.mean > 0)
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """JSON-safe form (``profile_stats.json``)."""
+        return {"columns": list(self.columns), "mean": self.mean.tolist(),
+                "std": self.std.tolist(), "min": self.minimum.tolist()}
+
+    @classmethod
+    def from_dict(cls, saved: Mapping[str, Sequence[Any]]) -> PopulationStats:
+        """The statistics :meth:`to_dict` wrote."""
+        return cls(tuple(saved["columns"]), np.asarray(saved["mean"], dtype=np.float64),
+                   np.asarray(saved["std"], dtype=np.float64),
+                   np.asarray(saved["min"], dtype=np.float64))
+
+
+def population_stats(table: pd.DataFrame) -> PopulationStats:
+    """Mean, standard deviation and minimum of every column of the profile table."""
+    columns = (table[column].to_numpy(dtype=np.float64) for column in table.columns)
+    stats = np.array([(values.mean(), values.std(), values.min()) for values in columns],
+                     dtype=np.float64).reshape(len(table.columns), 3)
+    return PopulationStats(tuple(table.columns), stats[:, 0], stats[:, 1], stats[:, 2])
+
+
+@dataclass(frozen=True)
+class SegmentProfiles:
+    """Per-segment means of the profile columns beside all customers' (noise left out)."""
+
+    sizes: pd.DataFrame
+    """Customers and share per segment, noise included (:func:`segment_sizes`)."""
+    means: pd.DataFrame
+    """Rows: segments; columns: the profile columns."""
+    gaps: pd.DataFrame
+    """Standardised mean differences, same shape as ``means``."""
+    stats: PopulationStats
+
+
+def segment_profiles(table: pd.DataFrame, labels: np.ndarray,
+                     stats: PopulationStats | None = None) -> SegmentProfiles:
+    """Per-segment means in one grouped pass over the table, and their standardised gaps.
+
+    The pass sums each column per label (``np.bincount``, in float64): no mask per segment
+    and no float64 copy of the table.
+
+    Each gap is ``(segment mean - overall mean) / overall standard deviation``: +1 means the
+    segment sits one standard deviation above the customer base on that column.
+
+    Args:
+        table: interpretable columns per customer.
+        labels: cluster per customer, -1 = noise (no profile of its own, but part of the
+            population).
+        stats: the table's :func:`population_stats`, when already known (computed here if not).
+
+    Returns:
+        Sizes, means and gaps per segment, ordered by segment label.
+    """
+    stats = population_stats(table) if stats is None else stats
+    if tuple(table.columns) != stats.columns:
+        raise ValueError(f"population statistics of columns {list(stats.columns)} do not "
+                         f"describe a table of columns {list(table.columns)}")
+    codes, segments = pd.factorize(np.asarray(labels), sort=True)
+    counts = np.bincount(codes, minlength=len(segments))
+    sums = np.array([np.bincount(codes, weights=table[column].to_numpy(), minlength=len(segments))
+                     for column in table.columns]).reshape(len(table.columns), len(segments))
+    means = pd.DataFrame(sums.T / counts[:, None], columns=table.columns,
+                         index=pd.Index(segments, name="segment")).drop(index=NOISE,
+                                                                        errors="ignore")
+    gaps = (means - stats.mean) / stats.spread
+    return SegmentProfiles(_sizes(segments, counts), means, gaps, stats)
 
 
 def distinctive_columns(profiles: pd.DataFrame, top: int) -> list[str]:
@@ -109,35 +191,33 @@ class SegmentCard:
     summary: str
 
 
-def segment_cards(table: pd.DataFrame, labels: np.ndarray, *, top: int,
+def segment_cards(segments: SegmentProfiles, *, top: int,
                   categorical: Mapping[str, Sequence[str]] | None = None,
                   top_levels: int = 3) -> list[SegmentCard]:
     """A card per segment (noise left out), largest segment first.
 
     Args:
-        table: interpretable columns per customer.
-        labels: cluster per customer, -1 = noise.
+        segments: the run's :func:`segment_profiles` (cards reuse its means and gaps).
         top: features shown per card (largest absolute standardised difference first).
-        categorical: source categorical column -> its one-hot columns in ``table``, as the
-            data stage recorded them (``categorical.json``); every other column is numeric,
+        categorical: source categorical column -> its one-hot columns in the profile table, as
+            the data stage recorded them (``categorical.json``); every other column is numeric,
             whatever its name.
         top_levels: levels shown per categorical column.
 
     Returns:
         The cards, each with its summary line.
     """
-    groups = {source: [column for column in columns if column in table.columns]
-              for source, columns in (categorical or {}).items()}
-    groups = {source: columns for source, columns in groups.items() if columns}
-    one_hot = [column for members in groups.values() for column in members]
-    numeric = [column for column in table.columns if column not in set(one_hot)]
-    gaps = segment_profiles(table, labels)
-    values = table.astype(np.float64)
-    population = values.mean(axis=0)
-    ratio_ok = (values.min(axis=0) >= 0) & (population > 0)
-    means = values.groupby(labels).mean()
+    columns = segments.means.columns
+    groups = {source: [column for column in members if column in columns]
+              for source, members in (categorical or {}).items()}
+    groups = {source: members for source, members in groups.items() if members}
+    one_hot = {column for members in groups.values() for column in members}
+    numeric = [column for column in columns if column not in one_hot]
+    population = pd.Series(segments.stats.mean, index=columns)
+    ratio_ok = pd.Series(segments.stats.ratio_ok, index=columns)
+    means, gaps = segments.means, segments.gaps
     cards = []
-    for segment, customers, share in segment_sizes(labels).itertuples(index=False):
+    for segment, customers, share in segments.sizes.itertuples(index=False):
         if segment == NOISE:
             continue
         strongest = gaps.loc[segment, numeric].abs().sort_values(ascending=False).index[:top]

@@ -22,6 +22,7 @@ from seglab.artifacts import (
     CANDIDATES_SHOWN,
     CATEGORICAL,
     CLUSTER_SETTINGS,
+    PROFILE_STATS,
     PROFILE_TABLE,
     SELECTION,
     STABILITY,
@@ -49,15 +50,21 @@ class ReportFigure:
     data_uri: str
 
 
-def build_report(folder: RunFolder) -> str:
-    """Render the report for ``folder``, write ``report.html`` and return the HTML."""
-    html = render("report.html.j2", **report_context(folder))
+def build_report(folder: RunFolder, segments: profiles.SegmentProfiles | None = None) -> str:
+    """Render the report for ``folder``, write ``report.html`` and return the HTML.
+
+    ``segments``: the run's segment profiles when the caller has them already (05 does), else
+    they are computed from the run folder's files (:func:`read_segments`).
+    """
+    html = render("report.html.j2", **report_context(folder, segments))
     atomic_write_text(folder.report, html)
     return html
 
 
-def report_context(folder: RunFolder) -> dict[str, Any]:
-    """Everything the template shows, read from the run folder's files."""
+def report_context(folder: RunFolder,
+                   segments: profiles.SegmentProfiles | None = None) -> dict[str, Any]:
+    """Everything the template shows, read from the run folder's files (``segments``: as in
+    :func:`build_report`)."""
     metrics = folder.read_metrics()
     manifest = folder.read_json(folder.manifest)
     params = yaml.safe_load(folder.params.read_text()) if folder.params.exists() else {}
@@ -70,7 +77,7 @@ def report_context(folder: RunFolder) -> dict[str, Any]:
         "headline": headline(metrics),
         "selection": SELECTION.read_if_present(folder),
         "candidates": _candidates(folder),
-        "cards": _cards(folder, top=report.get("top_features", 5)),
+        "cards": _cards(folder, segments, top=report.get("top_features", 5)),
         "stability": STABILITY.read_if_present(folder),
         "eps": CLUSTER_SETTINGS.read_if_present(folder),
         "baselines": BASELINES.read_if_present(folder).get("rows", []),
@@ -130,10 +137,20 @@ def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
     return ReportFigure(name, caption, f"data:image/png;base64,{encoded}")
 
 
-def _cards(folder: RunFolder, *, top: int) -> list[dict[str, Any]]:
-    if not folder.labels.exists() or not PROFILE_TABLE.exists(folder):
-        return []
+def read_segments(folder: RunFolder) -> profiles.SegmentProfiles:
+    """The run's segment profiles from its files: labels, profile table and its statistics, each
+    read once (statistics computed here for runs from before ``profile_stats.json``)."""
+    stats = PROFILE_STATS.read_if_present(folder)
+    return profiles.segment_profiles(PROFILE_TABLE.read(folder), run_labels(folder),
+                                     profiles.PopulationStats.from_dict(stats) if stats else None)
+
+
+def _cards(folder: RunFolder, segments: profiles.SegmentProfiles | None, *,
+           top: int) -> list[dict[str, Any]]:
+    if segments is None:
+        if not folder.labels.exists() or not PROFILE_TABLE.exists(folder):
+            return []
+        segments = read_segments(folder)
     categorical = CATEGORICAL.read_if_present(folder)  # {} for older runs
-    cards = profiles.segment_cards(PROFILE_TABLE.read(folder), run_labels(folder), top=top,
-                                   categorical=categorical)
+    cards = profiles.segment_cards(segments, top=top, categorical=categorical)
     return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]

@@ -59,6 +59,7 @@ from seglab.artifacts import (
     NULL_EMBEDDING,
     NULL_FEATURES,
     PCA_VARIANCE,
+    PROFILE_STATS,
     PROFILE_TABLE,
     REDUCTION,
     REPORTING,
@@ -76,7 +77,7 @@ from seglab.config import Config, load_config, merge_sections, save_config, vali
 from seglab.density_settings import DensitySettings
 from seglab.errors import DataError, SeglabError
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
-from seglab.report import build_report
+from seglab.report import build_report, read_segments
 from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.stage_cache import through_cache
 
@@ -183,8 +184,8 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     local = None if "://" in source else Path(source)
     through_cache(folder, config, EXPLORATION, {"data": local, "data_config": config.data,
                                                 "features": config.features},
-                  (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, CATEGORICAL, PCA_VARIANCE),
-                  compute)
+                  (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, PROFILE_STATS, CATEGORICAL,
+                   PCA_VARIANCE), compute)
     info = FEATURE_INFO.read(folder)
     folder.record_metrics(
         n_rows=info["n_rows"],
@@ -222,7 +223,9 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
     if table.truth is not None:
         customers["truth"] = table.truth
     CUSTOMERS.write(folder, customers)
-    PROFILE_TABLE.write(folder, table.features[profile_columns])
+    profile_table = table.features[profile_columns]
+    PROFILE_TABLE.write(folder, profile_table)
+    PROFILE_STATS.write(folder, profiles.population_stats(profile_table).to_dict())
     PCA_VARIANCE.write(folder, features.raw_pca_variance(table.features,
                                                          config.features.stats_sample, config.seed))
 
@@ -373,15 +376,15 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     for message in found:
         warnings.warn(message, stacklevel=2)
     with folder.timed("metrics"):
-        scores = metrics.score(coords, matrix, result.labels, backend, config.metrics,
-                               truth=truth, seed=config.seed)
+        scores, sample = metrics.score(coords, matrix, result.labels, backend, config.metrics,
+                                       truth=truth, seed=config.seed)
 
     labels = pd.DataFrame({config.data.id_column: ids, "cluster": result.labels})
     labels.to_parquet(folder.labels, index=False)
     BASELINES.write(folder, {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
     folder.update_manifest(warnings=found)
-    figures = _cluster_figures(folder, config, result, coords, scores, backend)
+    figures = _cluster_figures(folder, config, result, coords, scores, sample)
     return ClusteringOutcome(result, found, scores, baselines, figures, judged, used)
 
 
@@ -450,16 +453,14 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
 
 def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
                      coords: np.ndarray, scores: dict[str, Any],
-                     backend: Backend) -> dict[str, Figure]:
+                     sample: metrics.SilhouetteSample) -> dict[str, Figure]:
     labels = result.labels
     title = f"{result.algorithm.upper()} segments in the embedding"
     figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
                                                           seed=config.seed)}
-    values, value_labels = metrics.silhouette_values(
-        coords, labels, backend, sample_size=config.metrics.silhouette_sample, seed=config.seed
-    )
-    if len(values):
-        figures["silhouette"] = plots.silhouette(values, value_labels, mean=scores["silhouette"])
+    if len(sample.values):  # the points the silhouette score was computed on
+        figures["silhouette"] = plots.silhouette(sample.values, sample.labels,
+                                                 mean=scores["silhouette"])
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
@@ -503,14 +504,13 @@ class Reporting:
 
 def write_report(folder: RunFolder, config: Config) -> Reporting:
     """Segment sizes and profiles, stability across subsamples, and ``report.html``."""
-    labels = run_labels(folder)
-    sizes = profiles.segment_sizes(labels)
-    gaps = profiles.segment_profiles(PROFILE_TABLE.read(folder), labels)
+    segments = read_segments(folder)  # the profile table and its statistics, read once
+    gaps, sizes = segments.gaps, segments.sizes
     top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
     figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
     folder.save_figure(figure, "segment_profiles")
     assessed = assess_stability(folder, config)
-    return Reporting(sizes, gaps, figure, assessed, build_report(folder))
+    return Reporting(sizes, gaps, figure, assessed, build_report(folder, segments))
 
 
 NOTEBOOK_STAGES: dict[str, Callable[[RunFolder, Config], Any]] = {
