@@ -71,7 +71,7 @@ bench-corpus: $(STAMP)
 bench-ablation: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.ablation --out bench/results/ablation.json --summary bench/ABLATION.md
 
-## bench-agreement: DBSCAN by density-tree cut vs the exact `dbscan` package on 200k and 1M embeddings into bench/AGREEMENT.md (~15 min)
+## bench-agreement: DBSCAN by density-tree cut vs the exact `dbscan` package on 200k and 1M embeddings into bench/AGREEMENT.md (~30 min)
 bench-agreement: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.agreement --rows 200000 1000000 --out bench/results/agreement.json \
 		--summary bench/AGREEMENT.md
