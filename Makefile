@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-ablation references lint clean \
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-ablation bench-agreement references lint clean \
 	notebooks lab
 
 ## help: list the targets
@@ -70,6 +70,11 @@ bench-corpus: $(STAMP)
 ## bench-ablation: each feature transform switched against its default on 14 corpus tables into bench/ABLATION.md (~35 min)
 bench-ablation: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.ablation --out bench/results/ablation.json --summary bench/ABLATION.md
+
+## bench-agreement: DBSCAN by density-tree cut vs the exact `dbscan` package on 200k and 1M embeddings into bench/AGREEMENT.md (~30 min)
+bench-agreement: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m bench.agreement --rows 200000 1000000 --out bench/results/agreement.json \
+		--summary bench/AGREEMENT.md
 
 ## notebooks: write the paired notebooks/NN_*.ipynb from the .py sources (jupytext; for papermill)
 notebooks: $(STAMP)
