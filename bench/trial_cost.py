@@ -1,6 +1,7 @@
 """What a cached sweep trial costs per stage: 04 (clustering) and 05 (reporting) above all.
 
     python -m bench.trial_cost [--rows 1000000] [--trials 3] [--runs-dir D] [--out FILE]
+                               [--set KEY=VALUE ...]
 
 One run with the direct engine fills the stage cache (features, UMAP, k-distance knee) unless
 ``--runs-dir`` already holds it, then ``--trials`` runs with the same data and parameters hit it
@@ -37,13 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     runs = Path(args.runs_dir or tempfile.mkdtemp(prefix="trial-cost-"))
     overrides = [f"{key}={json.dumps(value)}" for key, value in BASE.items()]
     config = load_config(resolve("params/demo.yaml"),
-                         overrides=[*overrides, f"data.path={table}", "cluster.algorithm=dbscan"])
+                         overrides=[*overrides, f"data.path={table}", "cluster.algorithm=dbscan",
+                                    *args.set])
     load_before = load_average()
     stamp = time.strftime("%H%M%S")
     first = _trial(config, runs, f"{stamp}-first")
     cached = [_trial(config, runs, f"{stamp}-cached-{index}") for index in range(args.trials)]
     report = {
         "rows": args.rows,
+        "overrides": args.set,
         "first": first,
         "cached": cached,
         "cached_stage_seconds_median": {
@@ -87,6 +90,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs-dir", help="runs folder; one used before keeps its stage cache, "
                                            "so the first run hits it too (default: a new one)")
     parser.add_argument("--out", help="also write the figures to this JSON file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another config override, e.g. cluster.dbscan=tree (repeatable)")
     return parser.parse_args(argv)
 
 

@@ -182,10 +182,10 @@ def _dbscan_run(runs: Path, name: str, *overrides: str) -> RunFolder:
 
 def test_a_dbscan_sweep_cuts_one_cached_tree_and_agrees_with_exact_dbscan(tmp_path):
     runs = tmp_path / "runs"
-    knee = _dbscan_run(runs, "knee")
+    knee = _dbscan_run(runs, "knee", "cluster.dbscan=tree")
     eps = round(knee.read_metrics()["eps"] * 0.8, 5)
-    narrower = _dbscan_run(runs, "narrower", f"cluster.eps={eps}")
-    exact = _dbscan_run(runs, "exact", f"cluster.eps={eps}", "cluster.dbscan=exact")
+    narrower = _dbscan_run(runs, "narrower", f"cluster.eps={eps}", "cluster.dbscan=tree")
+    exact = _dbscan_run(runs, "exact", f"cluster.eps={eps}")  # the default: refit
 
     def cached(folder: RunFolder) -> dict:
         return folder.read_json(folder.manifest)["cache"]

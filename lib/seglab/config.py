@@ -150,11 +150,13 @@ class ClusterConfig(_Section):
     """DBSCAN radius; ``null`` = the knee of the k-distance curve (notebook 03)."""
     min_samples: int | None = Field(None, ge=2)
     """DBSCAN/HDBSCAN density; ``null`` = tied to the embedding (reduce.n_neighbors)."""
-    dbscan: Literal["tree", "exact"] = "tree"
-    """``algorithm: dbscan`` on the CPU: ``tree`` cuts the density tree (fitted once per
-    embedding and ``min_samples``, then cached, so a sweep over eps refits nothing; the same core
-    points and clusters as DBSCAN, bench/AGREEMENT.md); ``exact`` runs scikit-learn's DBSCAN.
-    The GPU always runs cuML's DBSCAN."""
+    dbscan: Literal["refit", "tree"] = "refit"
+    """``algorithm: dbscan`` on the CPU: ``refit`` runs the backend's DBSCAN (the ``dbscan``
+    package's grid DBSCAN) in every run; ``tree`` cuts a density tree fitted once per embedding
+    and ``min_samples`` and cached, so a sweep over eps refits nothing and the core points are
+    exact. The fit is slow at scale (1M rows, min_samples 400: 5 min, against 6 s for one
+    refit): it pays from about 50 eps values per ``min_samples`` (bench/AGREEMENT.md). The GPU
+    always runs cuML's DBSCAN."""
     n_clusters: int | None = Field(None, ge=2)
     """KMeans/GMM clusters; ``null`` = as many as DBSCAN found."""
     min_cluster_size: int | None = Field(None, ge=2)
