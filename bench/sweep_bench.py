@@ -48,6 +48,7 @@ BASE = {
     "backend": "cpu",
     "experiment": "sweep-bench",
     "tracking.backend": "local",
+    "cluster.algorithm": "dbscan",
     "cluster.baselines": [],
     "report.stability_draws": 0,
 }

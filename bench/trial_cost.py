@@ -6,8 +6,8 @@
 One run with the direct engine fills the stage cache (features, UMAP, k-distance knee) unless
 ``--runs-dir`` already holds it, then ``--trials`` runs with the same data and parameters hit it
 for 01-03, as the trials of a sweep do. Parameters: the sweep benchmark's base
-(``bench.sweep_bench.BASE``) on params/demo.yaml, with an explicit ``cluster.algorithm: dbscan``
-at the knee's eps. Prints, per stage, the seconds of each cached trial (the manifest's
+(``bench.sweep_bench.BASE``: an explicit ``cluster.algorithm: dbscan``) on params/demo.yaml, at
+the knee's eps. Prints, per stage, the seconds of each cached trial (the manifest's
 per-notebook seconds) and their median, the timed blocks of ``metrics.json`` (``seconds_*``),
 and the load average before and after.
 """
@@ -38,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = Path(args.runs_dir or tempfile.mkdtemp(prefix="trial-cost-"))
     overrides = [f"{key}={json.dumps(value)}" for key, value in BASE.items()]
     config = load_config(resolve("params/demo.yaml"),
-                         overrides=[*overrides, f"data.path={table}", "cluster.algorithm=dbscan",
-                                    *args.set])
+                         overrides=[*overrides, f"data.path={table}", *args.set])
     load_before = load_average()
     stamp = time.strftime("%H%M%S")
     first = _trial(config, runs, f"{stamp}-first")

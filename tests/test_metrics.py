@@ -139,6 +139,6 @@ def test_stage_04_draws_the_silhouette_plot_from_the_scored_sample(
     (values, mean), = drawn
     assert mean == outcome.scores["silhouette"] == pytest.approx(values.mean(), abs=1e-12)
     assert len(values) == outcome.scores["silhouette_sample_size"]
-    # the embedding and the feature space for the scores, the baselines table's row; the plot
-    # computes none of its own
-    assert len(computed) == 3
+    # the embedding and the feature space for the scores; no baselines, so no baselines table;
+    # the plot computes none of its own
+    assert len(computed) == 2 and outcome.comparison.empty

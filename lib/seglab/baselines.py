@@ -45,8 +45,12 @@ def compare_baselines(
         seed: seeds the row sample and the algorithms.
 
     Returns:
-        One row per algorithm: shape, silhouette, ARI (when truth exists) and seconds.
+        One row per algorithm: shape, silhouette, ARI (when truth exists) and seconds; empty
+        when there is no baseline to compare with (nothing is scored then).
     """
+    others = [name for name in cluster_cfg.baselines if name != chosen.algorithm]
+    if not others:
+        return pd.DataFrame()
     rng = np.random.default_rng(seed)
     n_rows = len(coords)
     rows = np.sort(rng.choice(n_rows, size=min(n_rows, cluster_cfg.baseline_sample), replace=False))
@@ -57,11 +61,10 @@ def compare_baselines(
                        "n_clusters": cluster_cfg.n_clusters or n_found}
     table = [_summarise(chosen.algorithm, chosen.labels[rows], chosen.seconds, sample,
                         sample_truth, backend, metrics_cfg, seed)]
-    for name in cluster_cfg.baselines:
-        if name != chosen.algorithm:
-            result = clustering.cluster(sample, name, backend, **sample_settings)
-            table.append(_summarise(name, result.labels, result.seconds, sample, sample_truth,
-                                    backend, metrics_cfg, seed))
+    for name in others:
+        result = clustering.cluster(sample, name, backend, **sample_settings)
+        table.append(_summarise(name, result.labels, result.seconds, sample, sample_truth,
+                                backend, metrics_cfg, seed))
     return pd.DataFrame(table)
 
 
