@@ -151,7 +151,8 @@ def run_labels(folder: RunFolder) -> np.ndarray:
     return pd.read_parquet(folder.labels, columns=["cluster"])["cluster"].to_numpy()
 
 
-def known_segments(folder: RunFolder) -> np.ndarray | None:
-    """The known segments saved by 01, or ``None`` when the table has no label column."""
-    customers = CUSTOMERS.read(folder)
+def known_segments(folder: RunFolder, customers: pd.DataFrame | None = None) -> np.ndarray | None:
+    """The known segments saved by 01 (from ``customers`` when already read), or ``None`` when
+    the table has no label column."""
+    customers = CUSTOMERS.read(folder) if customers is None else customers
     return customers["truth"].to_numpy() if "truth" in customers else None

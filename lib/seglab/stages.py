@@ -346,8 +346,8 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     """
     coords = EMBEDDING.read(folder)
     matrix = FEATURES.read(folder)
-    ids = CUSTOMERS.read(folder, columns=[config.data.id_column])[config.data.id_column]
-    truth = known_segments(folder)
+    customers = CUSTOMERS.read(folder)
+    ids, truth = customers[config.data.id_column], known_segments(folder, customers)
     backend = backend_for(config)
 
     judged = None
