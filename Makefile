@@ -76,7 +76,7 @@ bench-agreement: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.agreement --rows 200000 1000000 --out bench/results/agreement.json \
 		--summary bench/AGREEMENT.md
 
-## bench-umap: UMAP fit settings (epochs x fit sample) on the 200k generator and 4 labelled corpus tables: seconds vs ARI/trustworthiness into bench/UMAP.md (~20 min)
+## bench-umap: UMAP fit settings (epochs x fit sample) on the 200k generator and 4 labelled corpus tables: seconds vs ARI/trustworthiness into bench/UMAP.md (~25 min)
 bench-umap: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.umap_frontier --out bench/results/umap_frontier.json --summary bench/UMAP.md
 
