@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-ablation bench-agreement references lint clean \
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-ablation bench-agreement bench-umap references lint clean \
 	notebooks lab
 
 ## help: list the targets
@@ -75,6 +75,10 @@ bench-ablation: $(STAMP)
 bench-agreement: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.agreement --rows 200000 1000000 --out bench/results/agreement.json \
 		--summary bench/AGREEMENT.md
+
+## bench-umap: UMAP fit settings (epochs x fit sample) on the 200k generator and 4 labelled corpus tables: seconds vs ARI/trustworthiness into bench/UMAP.md (~25 min)
+bench-umap: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m bench.umap_frontier --out bench/results/umap_frontier.json --summary bench/UMAP.md
 
 ## notebooks: write the paired notebooks/NN_*.ipynb from the .py sources (jupytext; for papermill)
 notebooks: $(STAMP)

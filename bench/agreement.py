@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from scipy.spatial import cKDTree
 from sklearn.metrics import adjusted_rand_score
 
 from bench.machine import load_average, machine_facts
+from bench.markdown import replace_block
 from seglab.backend.density import SpanningTree
 from seglab.synth import write_customers
 
@@ -251,15 +251,8 @@ def _share(part: int, whole: int) -> str:
 def write_summary(path: Path, block: str) -> None:
     """Put ``block`` between the markers in ``path`` (appended the first time), keeping the text
     around them."""
-    text = path.read_text() if path.exists() else "# DBSCAN by tree cut against exact DBSCAN\n"
-    block = f"{SUMMARY_BEGIN}\n{block}{SUMMARY_END}\n"
-    earlier = re.compile(f"{re.escape(SUMMARY_BEGIN)}.*?{re.escape(SUMMARY_END)}\n?", re.DOTALL)
-    if earlier.search(text):
-        text = earlier.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    replace_block(path, block, SUMMARY_BEGIN, SUMMARY_END,
+                  "# DBSCAN by tree cut against exact DBSCAN\n")
 
 
 def main(argv: list[str] | None = None) -> int:
