@@ -21,6 +21,11 @@ MAP_NEIGHBORS = 10
 """Fitted rows averaged to place a row beyond the fit sample (``map_rest: knn``)."""
 MAP_CHUNK = 1_000_000
 """Rows placed per call, to bound memory on millions of rows (about 0.5 GB per call)."""
+LARGE_FIT_ROWS = 10_000
+LARGE_FIT_EPOCHS = 50
+"""Epochs for a fit on more than :data:`LARGE_FIT_ROWS` rows when ``reduce.n_epochs`` is unset:
+at 200k rows, 50 epochs on 25k fitted rows kept ARI and trustworthiness within 0.005 of 200
+epochs on 50k and cut the stage from 61 to 22 s (bench/UMAP.md)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,8 @@ def embed(features: np.ndarray, cfg: ReduceConfig, backend: Backend, *, seed: in
     fitted, model = backend.umap_fit(
         fit_features, n_components=n_components,
         n_neighbors=min(cfg.n_neighbors, len(fit_index) - 1), min_dist=cfg.min_dist,
-        n_epochs=cfg.n_epochs, seed=seed)
+        n_epochs=cfg.n_epochs or (LARGE_FIT_EPOCHS if len(fit_index) > LARGE_FIT_ROWS else None),
+        seed=seed)
     coords = np.empty((n_rows, n_components), dtype=np.float32)
     fit_coords = backend.to_numpy(fitted)
     coords[fit_index] = fit_coords
