@@ -210,7 +210,7 @@ def _run_stages(plans: list[NotebookPlan], folder: RunFolder, config: Config, ke
     with _run_kernel(kernel, plans[0].source.parent if engine == "notebooks" else None) as km:
         for index, plan in enumerate(plans, start=1):
             echo(f"[{index}/{len(plans)}] {plan.name} ...")
-            entry = _run_stage(plan, folder, config, km, engine, trial)
+            entry = _run_stage(plan, folder, config, km, trial)
             result.notebooks.append(entry)
             echo(f"[{index}/{len(plans)}] {plan.name} {entry['status']} "
                  f"({entry['seconds']:.1f} s)")
@@ -258,7 +258,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _run_stage(plan: NotebookPlan, folder: RunFolder, config: Config, km: KernelManager | None,
-               engine: Engine, trial: Run) -> dict[str, Any]:
+               trial: Run) -> dict[str, Any]:
     """One notebook (or its stage function), tracked as a trial component."""
     params = {name: value for name, value in plan.parameters.items() if name != "run_dir"}
     with trial.component(plan.name, params=params) as component:
