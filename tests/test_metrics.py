@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, silhouette_score
 from test_report import fake_run
 
 from seglab import plots, stages
@@ -15,6 +15,7 @@ from seglab.artifacts import EMBEDDING, FEATURES
 from seglab.backend.cpu import CpuBackend
 from seglab.config import MetricsConfig, load_config
 from seglab.metrics import (
+    agreement,
     cluster_shape,
     sampled_silhouette,
     score,
@@ -94,6 +95,27 @@ def test_score_with_truth_is_complete_and_json_safe(backend: CpuBackend, blobs) 
     assert result["silhouette_feature_space"] < result["silhouette"]
     assert result["ari"] > 0.95 and result["ami"] > 0.9
     assert json.loads(json.dumps(result)) == result
+
+
+@pytest.mark.parametrize(("truth", "labels"), [
+    ([0, 0, 1, 1], [0, 0, 1, 1]), ([0, 0, 1, 1], [1, 1, 0, 0]), ([0, 0, 1, 1], [0, 1, 0, 1]),
+    ([0, 0, 0, 0], [0, 1, 2, 3]), ([0, 1, 2, 3], [0, 0, 0, 0]), ([5, 5, 5], [-1, -1, -1]),
+    ([], []), ([0, -1, 2, -1, 2], [3, 3, -1, -1, 0]),
+])
+def test_agreement_is_scikit_learns_ari_and_ami(truth: list[int], labels: list[int]) -> None:
+    ari, ami = agreement(np.array(truth, dtype=np.int64), np.array(labels, dtype=np.int64))
+    assert ari == pytest.approx(adjusted_rand_score(truth, labels), abs=1e-12)
+    assert ami == pytest.approx(adjusted_mutual_info_score(truth, labels), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_agreement_matches_scikit_learn_on_random_labellings(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(-1, rng.integers(2, 12), 20_000)
+    labels = np.where(rng.random(20_000) < 0.7, truth * 3 + 1, rng.integers(-1, 9, 20_000))
+    ari, ami = agreement(truth, labels)
+    assert ari == pytest.approx(adjusted_rand_score(truth, labels), rel=1e-9)
+    assert ami == pytest.approx(adjusted_mutual_info_score(truth, labels), rel=1e-9)
 
 
 def test_score_without_truth_or_clusters(backend: CpuBackend, blobs) -> None:

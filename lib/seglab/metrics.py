@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+import pandas as pd
+from sklearn.metrics import mutual_info_score
+from sklearn.metrics.cluster._expected_mutual_info_fast import expected_mutual_information
 
 from seglab.backend import Backend
 from seglab.config import MetricsConfig
@@ -133,7 +135,64 @@ def cluster_shape(labels: np.ndarray) -> dict[str, Any]:
 
 def adjusted_rand(truth: np.ndarray, labels: np.ndarray) -> float:
     """ARI between ground truth and a labelling, predicted noise counting as one more cluster."""
-    return float(adjusted_rand_score(np.asarray(truth), np.asarray(labels)))
+    return agreement(truth, labels)[0]
+
+
+def agreement(truth: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """ARI and AMI (arithmetic normalisation) of a labelling with the ground truth.
+
+    Both come from one contingency table built in one O(n) pass (hashing, ``np.bincount``), the
+    same values as scikit-learn's ``adjusted_rand_score`` and ``adjusted_mutual_info_score``,
+    which sort the rows several times each (0.6 s at a million rows). Predicted noise counts as
+    one more cluster.
+    """
+    true_codes, classes = pd.factorize(np.asarray(truth), use_na_sentinel=False)
+    pred_codes, clusters = pd.factorize(np.asarray(labels), use_na_sentinel=False)
+    shape = (len(classes), len(clusters))
+    table = np.bincount(true_codes * shape[1] + pred_codes,
+                        minlength=shape[0] * shape[1]).reshape(shape)
+    return _adjusted_rand(table), _adjusted_mutual_info(table)
+
+
+def _adjusted_rand(table: np.ndarray) -> float:
+    """ARI from the contingency table (scikit-learn's pair-confusion form)."""
+    n_rows = int(table.sum())
+    squares = int((table.astype(np.int64) ** 2).sum())
+    true_sizes, pred_sizes = table.sum(axis=1), table.sum(axis=0)
+    same_true_only = int(table.T.dot(true_sizes).sum()) - squares
+    same_pred_only = int(table.dot(pred_sizes).sum()) - squares
+    both = squares - n_rows
+    neither = n_rows ** 2 - same_true_only - same_pred_only - squares
+    if same_true_only == 0 and same_pred_only == 0:
+        return 1.0
+    return 2.0 * (both * neither - same_true_only * same_pred_only) / (
+        (both + same_true_only) * (same_true_only + neither)
+        + (both + same_pred_only) * (same_pred_only + neither))
+
+
+def _adjusted_mutual_info(table: np.ndarray) -> float:
+    """AMI from the contingency table (scikit-learn's, arithmetic mean of the entropies)."""
+    n_classes, n_clusters = table.shape
+    if n_classes == n_clusters == 1 or n_classes == n_clusters == 0:
+        return 1.0
+    if n_classes == 1 or n_clusters == 1:
+        return 0.0
+    n_rows = int(table.sum())
+    mutual = mutual_info_score(None, None, contingency=table)
+    expected = expected_mutual_information(table, n_rows)
+    mean_entropy = (_entropy(table.sum(axis=1)) + _entropy(table.sum(axis=0))) / 2
+    tiny = np.finfo(np.float64).eps
+    denominator = mean_entropy - expected
+    numerator = mutual - expected  # keep each sign, never exactly 0 (scikit-learn's guard)
+    denominator = min(denominator, -tiny) if denominator < 0 else max(denominator, tiny)
+    numerator = min(numerator, -tiny) if numerator < 0 else max(numerator, tiny)
+    return float(numerator / denominator)
+
+
+def _entropy(counts: np.ndarray) -> float:
+    counts = counts[counts > 0].astype(np.float64)
+    total = counts.sum()
+    return float(-np.sum(counts / total * (np.log(counts) - np.log(total))))
 
 
 def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backend: Backend,
@@ -182,7 +241,5 @@ def score(embedding: np.ndarray, features: np.ndarray, labels: np.ndarray, backe
     if truth is None:
         result.update({"ari": None, "ami": None})
     else:
-        truth = np.asarray(truth)
-        result["ari"] = adjusted_rand(truth, labels)
-        result["ami"] = float(adjusted_mutual_info_score(truth, labels))
+        result["ari"], result["ami"] = agreement(truth, labels)
     return result, sample

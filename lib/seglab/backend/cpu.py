@@ -27,6 +27,7 @@ from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
+from seglab.backend.cluster_indices import calinski_harabasz, davies_bouldin
 from seglab.backend.density import Selection, SpanningTree
 from seglab.progress import bar_options
 from seglab.tables import read_table
@@ -182,12 +183,12 @@ class CpuBackend:
                                              n_neighbors=n_neighbors))
 
     def davies_bouldin(self, X: Any, labels: Any) -> float:
-        """Davies-Bouldin index."""
-        return float(metrics.davies_bouldin_score(self.asarray(X), np.asarray(labels)))
+        """Davies-Bouldin index (scikit-learn's definition, one grouped pass)."""
+        return davies_bouldin(np, self.asarray(X), np.asarray(labels))
 
     def calinski_harabasz(self, X: Any, labels: Any) -> float:
-        """Calinski-Harabasz index."""
-        return float(metrics.calinski_harabasz_score(self.asarray(X), np.asarray(labels)))
+        """Calinski-Harabasz index (scikit-learn's definition, one grouped pass)."""
+        return calinski_harabasz(np, self.asarray(X), np.asarray(labels))
 
 
 def _nndescent(data: np.ndarray, n_neighbors: int, *, seed: int | None) -> Any:

@@ -16,7 +16,8 @@ sources and commits each call was checked against):
 * HDBSCAN's ``min_samples`` is translated to cuML's count and capped at its limit,
   :data:`HDBSCAN_MAX_MIN_SAMPLES`;
 * silhouette is tiled (``chunksize``); Davies-Bouldin and Calinski-Harabasz, which cuML lacks,
-  are computed here with CuPy; the Gaussian mixture runs on the host with scikit-learn.
+  are computed with CuPy (:mod:`seglab.backend.cluster_indices`); the Gaussian mixture runs
+  on the host with scikit-learn.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import cupy as cp
 import numpy as np
 
+from seglab.backend.cluster_indices import calinski_harabasz, davies_bouldin
 from seglab.backend.density import RefitTree, Selection
 from seglab.errors import SeglabError
 
@@ -344,53 +346,3 @@ def _nn_descent_build_kwds(min_samples: int, n_clusters: int) -> dict[str, int]:
     if n_clusters > 1:
         kwds["knn_overlap_factor"] = KNN_OVERLAP
     return kwds
-
-
-def _cluster_centroids(xp: Any, X: Any, labels: Any) -> tuple[Any, Any, Any]:
-    """``(centroids (k, d), counts (k,), label index per row)`` for ``k >= 2`` labels.
-
-    Raises:
-        ValueError: fewer than 2 or more than ``n - 1`` labels (as scikit-learn does).
-    """
-    uniques, inverse = xp.unique(labels, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    n, k = X.shape[0], int(uniques.shape[0])
-    if not 2 <= k <= n - 1:
-        raise ValueError(f"Number of labels is {k}. Valid values are 2 to n_samples - 1 "
-                         "(inclusive)")
-    counts = xp.bincount(inverse, minlength=k)
-    sums = xp.stack([xp.bincount(inverse, weights=X[:, j], minlength=k)
-                     for j in range(X.shape[1])], axis=1)
-    return sums / counts[:, None], counts, inverse
-
-
-def calinski_harabasz(xp: Any, X: Any, labels: Any) -> float:
-    """Calinski-Harabasz index with array module ``xp`` (NumPy or CuPy), in O(n·d).
-
-    Same definition as :func:`sklearn.metrics.calinski_harabasz_score`: between-cluster over
-    within-cluster dispersion, each divided by its degrees of freedom.
-    """
-    X = X.astype(xp.float64)
-    centroids, counts, inverse = _cluster_centroids(xp, X, labels)
-    n, k = X.shape[0], centroids.shape[0]
-    between = float((counts * ((centroids - X.mean(axis=0)) ** 2).sum(axis=1)).sum())
-    within = float(((X - centroids[inverse]) ** 2).sum())
-    return 1.0 if within == 0.0 else between * (n - k) / (within * (k - 1))
-
-
-def davies_bouldin(xp: Any, X: Any, labels: Any) -> float:
-    """Davies-Bouldin index with array module ``xp`` (NumPy or CuPy), in O(n·d + k²·d).
-
-    Same definition as :func:`sklearn.metrics.davies_bouldin_score`: the mean over clusters of
-    the worst ratio of summed mean intra-cluster distances to centroid distance.
-    """
-    X = X.astype(xp.float64)
-    centroids, counts, inverse = _cluster_centroids(xp, X, labels)
-    spread = xp.bincount(inverse, weights=xp.sqrt(((X - centroids[inverse]) ** 2).sum(axis=1)),
-                         minlength=centroids.shape[0]) / counts
-    gaps = xp.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
-    if float(spread.max()) == 0.0 or float(gaps.max()) == 0.0:
-        return 0.0
-    gaps[gaps == 0] = xp.inf
-    ratios = (spread[:, None] + spread[None, :]) / gaps
-    return float(ratios.max(axis=1).mean())
