@@ -95,8 +95,41 @@ def test_large_k_curve_comes_from_an_equivalent_subsample(backend: CpuBackend) -
     points = np.random.default_rng(0).normal(size=(20_000, 3)).astype(np.float32)
     k = 4 * eps.CURVE_MAX_K
     exact = np.quantile(k_distances(points, k, backend), [0.1, 0.5, 0.9])
-    sampled = eps._curve_distances(points, k, backend)
-    assert len(sampled) == 5_000
+    rows, rows_k = eps.curve_sample(points, k)
+    assert len(rows) == 5_000 and rows_k == eps.CURVE_MAX_K
+    sampled = k_distances(rows, rows_k, backend)
     assert np.quantile(sampled, [0.1, 0.5, 0.9]) == pytest.approx(exact, rel=0.05)
-    small = eps._curve_distances(points, 5, backend)
-    assert np.array_equal(small, k_distances(points, 5, backend))
+    every_row, same_k = eps.curve_sample(points, 5)
+    assert every_row is points and same_k == 5
+
+
+class _CountingBackend(CpuBackend):
+    """The CPU backend, recording the rows of every DBSCAN it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dbscan_rows: list[int] = []
+
+    def dbscan(self, X, *, eps, min_samples):  # type: ignore[no-untyped-def]
+        self.dbscan_rows.append(len(X))
+        return super().dbscan(X, eps=eps, min_samples=min_samples)
+
+
+def test_large_k_band_is_searched_on_the_curve_rows_and_holds_on_every_row() -> None:
+    """With k above CURVE_MAX_K the band's DBSCAN runs see only the curve's subsample, and the
+    band it finds keeps the knee's cluster count when DBSCAN runs on every row."""
+    from sklearn.datasets import make_blobs
+
+    points, _ = make_blobs(n_samples=24_000, centers=[[0, 0], [6, 0], [0, 6], [6, 6]],
+                           cluster_std=0.5, random_state=2)
+    k = 8 * eps.CURVE_MAX_K
+    counting = _CountingBackend()
+    choice = choose_eps(points, k, EpsConfig(band_tolerance=0.1), counting)
+    assert set(counting.dbscan_rows) == {3_000}
+    assert choice.eps_low <= choice.eps <= choice.eps_high
+
+    def clusters(radius: float) -> int:
+        labels = counting.dbscan(points, eps=radius, min_samples=k)[0]
+        return len(np.unique(labels[labels >= 0]))
+
+    assert clusters(choice.eps) == clusters(choice.eps_low) == clusters(choice.eps_high) == 4
