@@ -42,7 +42,7 @@ APPROXIMATE_QUERY_ROWS = 300_000
 """Queries at least this large (in more than ``KD_TREE_FAST_DIMS`` dimensions) use pynndescent:
 its index costs about 30 s to compile and build, the KD-tree about 0.1 ms per query row."""
 UMAP_EXACT_KNN_MIN_ROWS = 4_096
-"""Below this umap-learn computes the exact kNN graph itself."""
+"""umap-learn's small-data threshold (a full distance matrix below it); from it on, a PCA start."""
 
 
 class CpuBackend:
@@ -77,11 +77,13 @@ class CpuBackend:
         """Fit umap-learn with ``random_state=seed``, its epochs shown as a progress bar.
 
         Seeding makes umap-learn single-threaded (about 1.5x slower on 2 cores than unseeded)
-        but gives the same embedding on every run: the pipeline chooses reproducibility. In up
-        to ``KD_TREE_MAX_DIMS`` dimensions the kNN graph is exact (KD-tree) instead of
-        nn-descent's approximation: faster here, mostly because nn-descent's code is compiled
-        afresh in every process. From ``UMAP_EXACT_KNN_MIN_ROWS`` rows on the layout starts from
-        PCA instead of the spectral embedding (50k rows: 10-20 s less, same ARI measured).
+        but gives the same embedding on every run: the pipeline chooses reproducibility. The kNN
+        graph is computed here, exactly (:meth:`kneighbors`), in up to ``KD_TREE_MAX_DIMS``
+        dimensions and below ``UMAP_EXACT_KNN_MIN_ROWS`` rows: umap-learn's own ways (nn-descent,
+        or a full distance matrix below 4,096 rows) compile their numba code afresh in every
+        process (the 2,000-row null reference: 10.1 s -> 2.7 s). From ``UMAP_EXACT_KNN_MIN_ROWS``
+        rows on the layout starts from PCA instead of the spectral embedding (50k rows: 10-20 s
+        less, same ARI measured).
         """
         import umap  # imported here: numba compilation makes the import slow
 
@@ -89,9 +91,9 @@ class CpuBackend:
         options: dict[str, Any] = {}
         if len(data) >= UMAP_EXACT_KNN_MIN_ROWS:
             options["init"] = "pca"
-            if data.shape[1] <= KD_TREE_MAX_DIMS:
-                distances, indices = self.kneighbors(data, n_neighbors)
-                options["precomputed_knn"] = (indices, distances, None)
+        if len(data) < UMAP_EXACT_KNN_MIN_ROWS or data.shape[1] <= KD_TREE_MAX_DIMS:
+            distances, indices = self.kneighbors(data, n_neighbors)
+            options["precomputed_knn"] = (indices, distances, None)
         model = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
                           n_epochs=n_epochs, random_state=seed, transform_seed=seed,
                           tqdm_kwds=bar_options("UMAP epochs", "epoch"),
