@@ -132,8 +132,9 @@ def _target_checks(results: list[dict[str, Any]]) -> list[tuple[str, Callable[[]
         run, smaller = find("notebooks", 5_000_000), find("notebooks", 1_000_000)
         if run is None:
             return "not run", "–"
-        growth = ""
-        if smaller is not None and run.get("stages") and smaller.get("stages"):
+        growth = "; the 1M run is from another session (no per-stage growth)"
+        if (smaller is not None and smaller["session"] == run["session"] and run.get("stages")
+                and smaller.get("stages")):
             ratios = [f"{stage} {run['stages'][stage] / smaller['stages'][stage]:.1f}×"
                       for stage in SEGLAB_STAGES
                       if run["stages"].get(stage) and smaller["stages"].get(stage)]

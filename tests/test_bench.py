@@ -87,6 +87,17 @@ def test_readme_checks_targets_against_the_same_session(tmp_path: Path) -> None:
     assert "python -m bench --test" in text
 
 
+def test_readme_grows_5m_from_1m_only_within_one_session(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    _write(results, [
+        _case("notebooks", 1_000_000, 90.0, 3.0, 0.90, session="new", stages={"eps": 0.4}),
+        _case("notebooks", 5_000_000, 540.0, 12.0, 0.75, session="old", stages={"eps": 147.0}),
+    ])
+    write_readme(results, tmp_path / "README.md", command="x")
+    text = (tmp_path / "README.md").read_text()
+    assert "the 1M run is from another session" in text and "5M/1M" not in text
+
+
 def test_readme_ignores_a_baseline_from_another_session(tmp_path: Path) -> None:
     results = tmp_path / "results"
     _write(results, [_case("naive", 200_000, 400.0, 2.0, 0.70, session="old"),
