@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from sklearn.datasets import make_blobs
 
 from seglab import eps
 from seglab.backend.cpu import CpuBackend
@@ -110,7 +113,7 @@ class _CountingBackend(CpuBackend):
         super().__init__()
         self.dbscan_rows: list[int] = []
 
-    def dbscan(self, X, *, eps, min_samples):  # type: ignore[no-untyped-def]
+    def dbscan(self, X: Any, *, eps: float, min_samples: int) -> tuple[np.ndarray, np.ndarray]:
         self.dbscan_rows.append(len(X))
         return super().dbscan(X, eps=eps, min_samples=min_samples)
 
@@ -118,8 +121,6 @@ class _CountingBackend(CpuBackend):
 def test_large_k_band_is_searched_on_the_curve_rows_and_holds_on_every_row() -> None:
     """With k above CURVE_MAX_K the band's DBSCAN runs see only the curve's subsample, and the
     band it finds keeps the knee's cluster count when DBSCAN runs on every row."""
-    from sklearn.datasets import make_blobs
-
     points, _ = make_blobs(n_samples=24_000, centers=[[0, 0], [6, 0], [0, 6], [6, 6]],
                            cluster_std=0.5, random_state=2)
     k = 8 * eps.CURVE_MAX_K
