@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import get
-from bench.corpus_bench import git_commit, run_seglab
+from bench.corpus_bench import git_commit, run_seglab, work_folder
 from bench.machine import load_average
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -449,18 +448,14 @@ def main(argv: list[str] | None = None) -> int:
     tables = args.tables or [*LABELLED, *UNLABELLED]
     for name in tables:
         get(name)  # a KeyError names the valid tables before anything runs
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="seglab-ablation-"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     def save(results: dict[str, Any]) -> None:
         args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
         args.summary.write_text(render(results))
 
-    try:
+    with work_folder(args.work_dir, "seglab-ablation-") as work:
         results = run_ablation(tables, work, args.budget, save)
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
     print(f"[ablation] {len(results['tables'])} tables, {results['seconds_counted']:.0f} s counted "
           f"-> {args.out}, {args.summary}")
     return 0

@@ -31,7 +31,8 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,19 @@ def _shape(path: Path) -> tuple[int, int]:
 
     frame = read_table(path)
     return int(frame.shape[0]), int(frame.shape[1])
+
+
+@contextmanager
+def work_folder(given: Path | None, prefix: str) -> Iterator[Path]:
+    """``given``, kept afterwards, else a new temporary folder removed when the block ends."""
+    if given is not None:
+        yield given
+        return
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def git_commit() -> str:
@@ -281,7 +295,6 @@ def main(argv: list[str] | None = None) -> int:
     commit = git_commit()
     command = "python -m bench.corpus_bench " + " ".join(argv if argv is not None else sys.argv[1:])
     warnings.filterwarnings("ignore", message=".*n_jobs value 1 overridden.*")
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="seglab-corpus-"))
     os.environ.setdefault("SEGLAB_CACHE", "off")
     earlier = {}
     if args.reuse_yardsticks is not None and args.reuse_yardsticks.exists():
@@ -290,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                                "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "load_average_before": load_average(), "tables": []}
     started = time.perf_counter()
-    try:
+    with work_folder(args.work_dir, "seglab-corpus-") as work:
         for table in tables:
             print(f"[corpus] {table.name} ...", flush=True)
             entry = bench_table(table, work, args.overrides, earlier.get(table.name))
@@ -300,9 +313,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"({seglab.get('seconds_wall')} s; yardsticks {entry.get('seconds_yardsticks')} s)",
                   flush=True)
             results["tables"].append(entry)
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
     results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import SYNTH_COUNT_COLUMNS, CorpusTable, get
-from bench.corpus_bench import DEFAULT_PARAMS, git_commit, run_seglab
+from bench.corpus_bench import DEFAULT_PARAMS, git_commit, run_seglab, work_folder
 from bench.machine import load_average, machine_facts
 from bench.markdown import replace_block
 from seglab.synth import make_customers
@@ -225,18 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("SEGLAB_CACHE", "off")
     warnings.filterwarnings("ignore", message=".*n_jobs value 1 overridden.*")
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="seglab-umap-"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     def save(results: dict[str, Any]) -> None:
         args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
         write_summary(args.summary, render(results), args.label)
 
-    try:
+    with work_folder(args.work_dir, "seglab-umap-") as work:
         results = run_frontier(tables, work, args.seeds, args.epochs, args.fit_samples, save)
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
     print(f"[umap] {sum(len(t['runs']) for t in results['tables'].values())} runs, "
           f"{results['seconds_counted']:.0f} s counted -> {args.out}, {args.summary}")
     return 0

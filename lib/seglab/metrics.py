@@ -143,8 +143,8 @@ def agreement(truth: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
     Both come from one contingency table built in one O(n) pass (hashing, ``np.bincount``), the
     same values as scikit-learn's ``adjusted_rand_score`` and ``adjusted_mutual_info_score``,
-    which sort the rows several times each (0.6 s at a million rows). Predicted noise counts as
-    one more cluster.
+    which sort the rows several times each (1M rows: 0.24 s against 0.48 s). Predicted noise
+    counts as one more cluster.
     """
     table = _contingency(truth, labels)
     return _adjusted_rand(table), _adjusted_mutual_info(table)
