@@ -11,8 +11,9 @@
 #
 # Loads the customer table, applies the input contract (what was dropped or fixed is listed
 # below), looks at distributions and correlations, and builds the feature matrix the embedding
-# uses: correlated and structure-less columns dropped, purchase counts turned into smoothed
-# shares, skewed columns log-scaled, robust scaling.
+# uses: each column's kind decided from its values, correlated and structure-less columns
+# dropped, a basket of purchase counts turned into smoothed shares, skewed columns log-scaled,
+# scaling.
 
 # %% tags=["parameters"]
 run_dir = "runs/interactive"  # run folder shared by notebooks 00-05
@@ -36,12 +37,22 @@ table, feature_set = explored.table, explored.feature_set
 print(table.report.render())
 
 # %% [markdown]
+# ## What each column is
+# Every column's kind is decided from its values (`seglab.kinds`): identifiers, flags,
+# categories, counts, continuous measures, and a **basket block** (many mostly-zero purchase
+# counts on one scale), which is represented as what share of each customer's purchases went
+# to each product. The evidence is beside each decision; `features.kinds` overrides one.
+
+# %%
+feature_set.kinds.frame()
+
+# %% [markdown]
 # ## Distributions of the numeric columns
 # Spend and order counts are heavy-tailed: counts are on a log scale.
 
 # %%
 onehots = {c for columns in table.categorical_columns.values() for c in columns}
-interpretable = profiles.profile_columns(table.features, config.features.count_columns)
+interpretable = profiles.profile_columns(table.features, feature_set.kinds.of("basket"))
 shown = [c for c in interpretable if c not in onehots][:16]
 sample = table.features[shown].sample(min(len(table.features), 20_000), random_state=config.seed)
 plots.distributions(sample);

@@ -40,18 +40,18 @@ def test_selection_reasons() -> None:
     assert result.dropped["junk"].startswith("isolated")
     assert result.dropped["rare_flag"].startswith("sparse")
     assert result.dropped["region=A"] == "categorical"
-    assert result.names == ["spend_total", "n_orders", "recency_days", "counts_svd_1",
-                            "counts_svd_2"]
+    assert result.names == ["spend_total", "n_orders", "recency_days", "basket_size",
+                            "counts_svd_1", "counts_svd_2"]
     assert result.n_features_in == 11
 
 
 def test_matrix_is_float32_finite_and_block_weighted() -> None:
     result = _build(_table(), count_weight=0.5)
-    assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 5)
+    assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 6)
     assert np.isfinite(result.matrix).all()
     variance = result.matrix.var(axis=0)
-    assert variance[:3].sum() == pytest.approx(1.0, rel=1e-3)
-    assert variance[3:].sum() == pytest.approx(0.25, rel=1e-3)
+    assert variance[:4].sum() == pytest.approx(1.0, rel=1e-3)
+    assert variance[4:].sum() == pytest.approx(0.25, rel=1e-3)
 
 
 def test_products_and_ratios_of_other_columns_are_dropped() -> None:

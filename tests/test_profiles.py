@@ -43,7 +43,8 @@ def test_sizes_include_noise_and_sum_to_one(table):
 
 
 def test_profile_columns_leave_out_counts(table):
-    assert profiles.profile_columns(table[0], ["cat_*"]) == ["spend", "flat"]
+    basket = [c for c in table[0].columns if c.startswith("cat_")]
+    assert profiles.profile_columns(table[0], basket) == ["spend", "flat"]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seglab import tracking_cli as tracking_commands
 from seglab.errors import SeglabError
@@ -14,6 +15,10 @@ from seglab.jobs import cli as job_commands
 from seglab.paths import DEFAULT_PARAMS, DEFAULT_RUNS_DIR, resolve
 from seglab.run_options import add_run_options, run_overrides
 from seglab.sweep.rule import DEFAULT_RULE
+
+if TYPE_CHECKING:
+    from seglab.config import Config
+    from seglab.kinds import TableKinds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,7 +123,16 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(resolve(args.params), overrides=args.overrides)
     report = check_table(resolve_uri(args.path), config.data)
     print(report.render())
+    if report.ok:
+        print(_kinds_of(resolve_uri(args.path), config).render())
     return 0 if report.ok else 1
+
+
+def _kinds_of(path: str, config: Config) -> TableKinds:
+    """The kind of every feature column a run would use, with the evidence."""
+    from seglab.data import load_customers
+
+    return load_customers(config.data, path).column_kinds(config.features, seed=config.seed)
 
 
 # -- report --------------------------------------------------------------------------------------

@@ -54,7 +54,14 @@ class FeaturesConfig(_Section):
     exclude: list[str] = Field(default_factory=list)
     """Columns (glob patterns) never used as features."""
     count_columns: list[str] = Field(default_factory=list)
-    """Glob patterns of purchase-count columns, turned into smoothed shares and compressed."""
+    """Glob patterns of purchase-count columns (a basket block), turned into smoothed shares and
+    compressed. Not needed in general: a block of sparse counts is recognised from its values
+    (``seglab.kinds``); this names columns outright."""
+    kinds: dict[str, Literal["identifier", "binary", "count", "basket", "continuous"]] = Field(
+        default_factory=dict)
+    """Override the kind ``seglab.kinds`` decided for numeric columns: glob -> kind (the first
+    matching glob wins), e.g. ``{"pixel_*": continuous}`` or ``{"legacy_no": identifier}``
+    (dropped). ``seglab data check`` and notebook 01 show each decision and its evidence."""
     min_nonzero_fraction: float = Field(0.005, ge=0.0, lt=1.0)
     correlation_threshold: float = Field(0.95, gt=0.0, le=1.0)
     """Drop a numeric column whose |Spearman rho| with an earlier kept column is above this."""

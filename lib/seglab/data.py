@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seglab.config import DataConfig
+from seglab.config import DataConfig, FeaturesConfig
 from seglab.errors import DataError
+from seglab.kinds import TableKinds, column_kinds
 from seglab.tables import read_table
 
 NUMERIC_TEXT_SHARE = 0.95
@@ -169,6 +170,14 @@ class CustomerTable:
     def n_rows(self) -> int:
         """Number of customers."""
         return len(self.ids)
+
+    def column_kinds(self, cfg: FeaturesConfig, *, seed: int) -> TableKinds:
+        """Every feature column's kind with its evidence, ``features.kinds`` and
+        ``features.count_columns`` applied (:mod:`seglab.kinds`)."""
+        booleans = [f.column for f in self.report.findings if f.problem == "boolean"]
+        return column_kinds(self.features, self.categorical_columns, booleans=booleans,
+                            overrides=cfg.kinds, basket_hints=cfg.count_columns,
+                            sample=cfg.stats_sample, seed=seed)
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

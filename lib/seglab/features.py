@@ -46,6 +46,7 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from seglab.config import FeaturesConfig
 from seglab.errors import DataError
+from seglab.kinds import TableKinds, column_kinds, skewness
 from seglab.progress import progress
 
 CHUNK_ROWS = 200_000
@@ -56,6 +57,8 @@ CORRELATION_CELLS = 20_000_000
 """Rows x columns ranked for the correlation filter (wide tables use fewer rows: 10,000
 columns rank 2,000 rows, 80 MB, and the 10,000 x 10,000 correlation matrix takes 400 MB)."""
 SHARED_SCALE_MIN_COLUMNS = 8
+BASKET_SIZE = "basket_size"
+"""The feature holding a customer's items over the basket block (shares hide the size)."""
 """Fewest integer columns that :func:`shared_scale_columns` takes for one shared scale."""
 
 
@@ -72,10 +75,13 @@ class FeatureSet:
     n_features_in: int
     transforms: dict[str, str]
     """Input column -> what was done to it and why (only columns something was done to)."""
+    kinds: TableKinds
+    """Every input column's kind and the evidence it was decided from (:mod:`seglab.kinds`)."""
 
 
 def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
-                   categorical: Mapping[str, Sequence[str]] | None = None) -> FeatureSet:
+                   categorical: Mapping[str, Sequence[str]] | None = None,
+                   kinds: TableKinds | None = None) -> FeatureSet:
     """Turn a prepared numeric table into the matrix for UMAP.
 
     Args:
@@ -83,6 +89,8 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
         cfg: the ``features`` config section.
         seed: seeds the statistics sample, the de-quantisation noise and the SVD/PCA.
         categorical: categorical input column -> its one-hot indicator columns in ``frame``.
+        kinds: the columns' kinds; default: decided here by :func:`seglab.kinds.column_kinds`
+            (with ``cfg.kinds`` and ``cfg.count_columns`` applied).
 
     Returns:
         The feature matrix, its column names and the dropped columns with reasons.
@@ -94,9 +102,14 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
     dropped: dict[str, str] = {}
     transforms: dict[str, str] = {}
     groups = {name: list(columns) for name, columns in (categorical or {}).items()}
+    if kinds is None:
+        kinds = column_kinds(frame, groups, overrides=cfg.kinds, basket_hints=cfg.count_columns,
+                             sample=cfg.stats_sample, seed=seed)
     excluded = _matching(frame.columns, cfg.exclude)
     dropped.update(dict.fromkeys(excluded, "excluded"))
-    remaining = [c for c in frame.columns if c not in excluded]
+    dropped.update({c: f"identifier-like ({kinds.columns[c].reason})"
+                    for c in kinds.of("identifier") if c not in dropped})
+    remaining = [c for c in frame.columns if c not in dropped]
     onehot = {c for columns in groups.values() for c in columns}
     if not cfg.include_categorical:
         dropped.update({c: "categorical" for c in remaining if c in onehot})
@@ -104,19 +117,25 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
               for name, columns in groups.items()}
     groups = {name: columns for name, columns in groups.items() if columns}
     remaining = [c for c in remaining if c not in dropped]
-    counts = [c for c in _matching(remaining, cfg.count_columns) if c not in onehot]
-    numeric = [c for c in remaining if c not in onehot and c not in set(counts)]
+    basket = set(kinds.of("basket"))
+    counts = [c for c in remaining if c in basket and c not in onehot]
+    numeric = [c for c in remaining if c not in onehot and c not in basket]
 
     stats_rows = _sample_rows(len(frame), cfg.stats_sample, rng)
     numeric = _drop_sparse(frame, numeric, cfg.min_nonzero_fraction, dropped)
     counts = _drop_sparse(frame, counts, 0.0, dropped)
-    numeric = _select_numeric(frame.iloc[stats_rows][numeric], cfg, dropped)
+    numeric_frame = frame[numeric]
+    if counts:
+        size_name = _free_name(BASKET_SIZE, frame.columns)
+        numeric_frame = numeric_frame.assign(**{size_name: basket_size(frame, counts)})
+        transforms[size_name] = f"items per customer over the {len(counts)} basket columns"
+    numeric = _select_numeric(numeric_frame.iloc[stats_rows], cfg, dropped)
 
     blocks: list[tuple[np.ndarray, list[str], float]] = []
     parts: list[np.ndarray] = []
     names: list[str] = []
     if numeric:
-        parts.append(_numeric_block(frame[numeric], cfg, stats_rows, rng, transforms))
+        parts.append(_numeric_block(numeric_frame[numeric], cfg, stats_rows, rng, transforms))
         names += numeric
     for name, columns in groups.items():
         parts.append(_categorical_block(frame[columns].to_numpy(np.float64), cfg.categorical_weight))
@@ -137,7 +156,23 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
     if cfg.pca_components is not None:
         matrix, names = _pca(matrix, cfg.pca_components, seed)
     return FeatureSet(matrix=matrix.astype(np.float32), names=names, dropped=dropped,
-                      n_features_in=frame.shape[1], transforms=transforms)
+                      n_features_in=frame.shape[1], transforms=transforms, kinds=kinds)
+
+
+def basket_size(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Items per customer over the basket columns (negative counts read as 0), chunk by chunk."""
+    positions = frame.columns.get_indexer(columns)
+    return np.concatenate([
+        np.clip(frame.iloc[start:start + CHUNK_ROWS, positions].to_numpy(np.float32), 0.0,
+                None).sum(axis=1, dtype=np.float64)
+        for start in range(0, max(len(frame), 1), CHUNK_ROWS)]).astype(np.float32)
+
+
+def _free_name(name: str, taken: Sequence[str]) -> str:
+    """``name``, with underscores appended until no column of the table has it."""
+    while name in set(taken):
+        name += "_"
+    return name
 
 
 def pca_variance(matrix: np.ndarray, max_components: int = 50) -> pd.DataFrame:
@@ -310,7 +345,7 @@ def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndar
             if non_negative:
                 np.abs(column, out=column)
             done.append("de-quantised (integer values)")
-        skew = _skewness(column[stats_rows])
+        skew = skewness(column[stats_rows])
         if non_negative and skew > cfg.log_skew_threshold:
             np.log1p(column, out=column)
             done.append(f"log1p (skewness {skew:.1f})")
@@ -357,12 +392,6 @@ def _categorical_block(onehot: np.ndarray, weight: float) -> np.ndarray:
     centred = onehot - onehot.mean(axis=0)
     total = centred.var(axis=0).sum()
     return centred * (weight / np.sqrt(total)) if total > 0 else centred
-
-
-def _skewness(values: np.ndarray) -> float:
-    centred = values - values.mean()
-    spread = centred.std()
-    return float((centred**3).mean() / spread**3) if spread > 0 else 0.0
 
 
 def _count_block(frame: pd.DataFrame, columns: list[str], cfg: FeaturesConfig,

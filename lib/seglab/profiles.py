@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from typing import Any
 
 import numpy as np
@@ -13,13 +12,11 @@ import pandas as pd
 NOISE = -1
 
 
-def profile_columns(frame: pd.DataFrame, count_patterns: Sequence[str]) -> list[str]:
-    """Columns a business reader can interpret: every column except the per-category counts."""
-    return [
-        column
-        for column in frame.columns
-        if not any(fnmatch(column, pattern) for pattern in count_patterns)
-    ]
+def profile_columns(frame: pd.DataFrame, basket: Collection[str]) -> list[str]:
+    """Columns a business reader can interpret: every column except the basket block's
+    per-product counts (the report describes them through the segment's basket)."""
+    left_out = set(basket)
+    return [column for column in frame.columns if column not in left_out]
 
 
 def segment_sizes(labels: np.ndarray) -> pd.DataFrame:

@@ -76,6 +76,7 @@ from seglab.baselines import compare_baselines
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.density_settings import DensitySettings
 from seglab.errors import DataError, SeglabError
+from seglab.kinds import TableKinds
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report, read_segments
 from seglab.runfolder import RunFolder, atomic_write_text
@@ -159,7 +160,8 @@ class Exploration:
         info = FEATURE_INFO.read(self._folder)
         return features.FeatureSet(matrix=FEATURES.read(self._folder), names=info["names"],
                                    dropped=info["dropped"], n_features_in=info["n_features_in"],
-                                   transforms=info["transforms"])
+                                   transforms=info["transforms"],
+                                   kinds=TableKinds.from_dict(info["kinds"]))
 
 
 def explore(folder: RunFolder, config: Config) -> Exploration:
@@ -178,6 +180,7 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
                 config.features,
                 seed=config.seed,
                 categorical=table.categorical_columns,
+                kinds=table.column_kinds(config.features, seed=config.seed),
             )
         _write_exploration(folder, config, table, feature_set)
 
@@ -210,11 +213,11 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
     FEATURES.write(folder, feature_set.matrix)
     FEATURE_INFO.write(folder, {
         "names": feature_set.names, "dropped": feature_set.dropped,
-        "transforms": feature_set.transforms,
+        "transforms": feature_set.transforms, "kinds": feature_set.kinds.to_dict(),
         "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
         "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
     })
-    profile_columns = profiles.profile_columns(table.features, config.features.count_columns)
+    profile_columns = profiles.profile_columns(table.features, feature_set.kinds.of("basket"))
     categorical = {source: [column for column in columns if column in profile_columns]
                    for source, columns in table.categorical_columns.items()}
     CATEGORICAL.write(folder, {source: columns for source, columns in categorical.items()
