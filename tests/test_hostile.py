@@ -122,6 +122,19 @@ def test_a_finished_run_refuses_a_notebook_rerun_in_place(tmp_path):
         open_run(str(runs / "done"))
 
 
+
+def test_a_killed_run_refuses_a_notebook_rerun_in_place_before_anything_settled_it(tmp_path):
+    from seglab.stages import open_run
+
+    folder = RunFolder(tmp_path / "runs" / "killed").create()
+    folder.write_json(folder.manifest, _dead_owner())  # killed during 04: nothing settled it yet
+    before = sorted(path for path in folder.path.rglob("*") if path.is_file())
+    manifest = folder.manifest.read_bytes()
+    with pytest.raises(SeglabError, match="finished run"):
+        open_run(str(folder.path), cluster={}, metrics={})
+    assert sorted(path for path in folder.path.rglob("*") if path.is_file()) == before
+    assert folder.manifest.read_bytes() == manifest
+
 # -- 3. a damaged store: one line, a recovery, and no run that cannot be recorded -----------------
 def _damage_pages(database: Path) -> None:
     with sqlite3.connect(database) as conn:

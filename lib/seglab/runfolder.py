@@ -119,8 +119,9 @@ class RunFolder:
 
     @property
     def finished(self) -> bool:
-        """Whether the manifest holds a final status (completed, failed or interrupted)."""
-        return self.read_json(self.manifest).get("status") in FINAL_STATUSES
+        """Whether the run has ended: its manifest holds a final status (completed, failed or
+        interrupted), or says ``running`` while its process is dead (the store's liveness rule)."""
+        return manifest_status(self.read_json(self.manifest)) in FINAL_STATUSES
 
     def create(self) -> RunFolder:
         """Make the folder and its sub-folders; returns ``self``."""
