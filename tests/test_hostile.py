@@ -545,3 +545,52 @@ def test_a_run_going_on_another_host_is_skipped_not_blocking(tmp_path, capsys):
     assert "remote" in captured.err and "another host" not in captured.out
     assert "elsewhere.example" in captured.err
     assert leaderboard(runs)["trial"].tolist() == ["kept"]
+
+
+# -- 12. a kill while the run ends: manifest and store agree ------------------------------------------
+KILL_AT = """
+import json, os, signal, sys
+from seglab.cli import main
+from seglab.tracking.local import LocalStore
+
+point, replace, end = sys.argv[1], os.replace, LocalStore.end
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def replacing(source, target):
+    final = str(target).endswith("manifest.json") and json.loads(open(source).read()).get(
+        "status") in ("completed", "failed", "interrupted")
+    if final and point == "before-final-manifest":
+        die()
+    replace(source, target)
+    if final and point == "after-final-manifest":
+        die()
+
+def ending(self, trial, component, status):
+    if not component and point == "store-end":
+        die()
+    end(self, trial, component, status)
+
+os.replace, LocalStore.end = replacing, ending
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["before-final-manifest", "after-final-manifest", "store-end"])
+def test_a_kill_while_the_run_ends_leaves_manifest_and_store_agreeing(tmp_path, point):
+    runs = tmp_path / "runs"
+    argv = ["run", "--engine", "direct", "--params", TINY, "--runs-dir", str(runs), "--run-id",
+            "victim", *[arg for item in FAST for arg in ("--set", item)]]
+    done = subprocess.run([sys.executable, "-c", KILL_AT, point, *argv], cwd=repo_root(),
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TQDM_DISABLE": "1"})
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    row = leaderboard(runs).iloc[0]  # a reader: the store's reaper, the folder settled
+    manifest = json.loads((runs / "victim" / "manifest.json").read_text())
+    assert manifest["status"] == row["status"]
+    if row["status"] == "completed":
+        assert row["metrics.n_rows"] > 0
+        files = [path for path in (runs / "victim").rglob("*") if path.is_file()]
+        assert all(not path.stat().st_mode & 0o222 for path in files)
