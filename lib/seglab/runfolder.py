@@ -119,8 +119,9 @@ class RunFolder:
 
     @property
     def finished(self) -> bool:
-        """Whether the manifest holds a final status (completed, failed or interrupted)."""
-        return self.read_json(self.manifest).get("status") in FINAL_STATUSES
+        """Whether the run has ended: its manifest holds a final status (completed, failed or
+        interrupted), or says ``running`` while its process is dead (the store's liveness rule)."""
+        return manifest_status(self.read_json(self.manifest)) in FINAL_STATUSES
 
     def create(self) -> RunFolder:
         """Make the folder and its sub-folders; returns ``self``."""
@@ -185,8 +186,9 @@ class RunFolder:
     def read_json(self, path: Path) -> dict[str, Any]:
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def write_json(self, path: Path, data: dict[str, Any]) -> None:
-        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable))
+    def write_json(self, path: Path, data: dict[str, Any], read_only: bool = False) -> None:
+        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable),
+                          read_only)
 
     def save_array(self, name: str, array: np.ndarray) -> None:
         with _atomic_path(self.artifact(name)) as tmp, open(tmp, "wb") as handle:
@@ -215,6 +217,11 @@ class RunFolder:
         """Merge ``facts`` into ``manifest.json`` (atomic; later values win)."""
         self.write_json(self.manifest, {**self.read_json(self.manifest), **facts})
 
+    def seal_manifest(self, **facts: Any) -> None:
+        """Merge ``facts`` (the final status) into ``manifest.json``, which appears read-only in
+        one ``rename``: a run's last write, after its files are frozen and tracked."""
+        self.write_json(self.manifest, {**self.read_json(self.manifest), **facts}, read_only=True)
+
     # -- metrics ---------------------------------------------------------------------------
     def read_metrics(self) -> dict[str, Any]:
         return self.read_json(self.metrics)
@@ -231,10 +238,13 @@ class RunFolder:
         self.record_metrics(**{f"seconds_{stage}": round(time.perf_counter() - start, 3)})
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` so readers see the old or the new file, never half of one."""
+def atomic_write_text(path: Path, text: str, read_only: bool = False) -> None:
+    """Write ``text`` so readers see the old or the new file, never half of one (``read_only``:
+    the new file has no write bits from the start)."""
     with _atomic_path(path) as tmp:
         Path(tmp).write_text(text)
+        if read_only:
+            os.chmod(tmp, os.stat(tmp).st_mode & ~_WRITE_BITS)
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from seglab.config import Config, redacted, save_config
 from seglab.environment import package_versions
 from seglab.errors import SeglabError
 from seglab.paths import NOTEBOOKS_DIR, repo_root, resolve
-from seglab.runfolder import METRIC_KEYS, RunFolder, run_path
+from seglab.runfolder import FINAL_STATUSES, METRIC_KEYS, RunFolder, run_path
 from seglab.stages import NOTEBOOK_STAGES
 from seglab.tables import require_table_file
 from seglab.tracking import Run, open_tracker
@@ -196,11 +196,8 @@ def run_pipeline(
             result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            if folder.manifest.exists():
-                _finish(folder, result, time.perf_counter() - started)
-            _track(trial, folder, result.status)
+            _finish(folder, trial, result, time.perf_counter() - started)
             tracker.close()
-            folder.freeze()
     return result
 
 
@@ -271,13 +268,12 @@ def _run_stage(plan: NotebookPlan, folder: RunFolder, config: Config, km: Kernel
     return entry
 
 
-def _track(trial: Run, folder: RunFolder, status: str) -> None:
-    """Every metric, every file of the run folder and the manifest's facts, then the status."""
+def _track(trial: Run, folder: RunFolder) -> None:
+    """Every metric, every file of the run folder and the manifest's facts (not the status)."""
     manifest = folder.read_json(folder.manifest)
     trial.log_metrics(folder.read_metrics())
     trial.log_artifacts(folder.path)
     trial.log_tags({key: manifest.get(key) for key in TRACKED_FACTS if manifest.get(key) is not None})
-    trial.end(status if status in ("completed", "failed", "interrupted") else "failed")
 
 
 def _execute(plan: NotebookPlan, folder: RunFolder, km: KernelManager) -> dict[str, Any]:
@@ -315,13 +311,27 @@ def _call_stage(plan: NotebookPlan, folder: RunFolder, config: Config) -> dict[s
     return entry
 
 
-def _finish(folder: RunFolder, result: RunResult, seconds: float) -> None:
-    metrics = folder.read_metrics()
-    keys = [*METRIC_KEYS, *(f"seconds_{stage}" for stage in STAGE_TIMINGS)]
-    complete = {key: metrics.get(key) for key in keys}
-    folder.write_json(folder.metrics, {**complete, **metrics, "seconds_total": round(seconds, 3)})
-    folder.update_manifest(status=result.status, error=result.message, notebooks=result.notebooks,
-                           ended_at=_now())
+def _finish(folder: RunFolder, trial: Run, result: RunResult, seconds: float) -> None:
+    """End the run so that a kill at any point leaves manifest and store agreeing.
+
+    Metrics, tracking and freezing come first; the manifest's final status is the last file
+    written (the commit point), and the store's status follows it: a run killed in between
+    reads ``running`` with a dead owner in the store, and the store's reaper takes the final
+    status from the manifest.
+    """
+    started = folder.manifest.exists()
+    if started:
+        metrics = folder.read_metrics()
+        keys = [*METRIC_KEYS, *(f"seconds_{stage}" for stage in STAGE_TIMINGS)]
+        complete = {key: metrics.get(key) for key in keys}
+        folder.write_json(folder.metrics, {**complete, **metrics, "seconds_total": round(seconds, 3)})
+    _track(trial, folder)
+    folder.freeze()
+    status = result.status if result.status in FINAL_STATUSES else "failed"
+    if started:
+        folder.seal_manifest(status=status, error=result.message, notebooks=result.notebooks,
+                             ended_at=_now())
+    trial.end(status)
 
 
 def _initial_manifest(folder: RunFolder, config: Config, kernel: str, argv0: str,

@@ -18,7 +18,7 @@ import yaml
 
 from seglab.errors import SeglabError
 from seglab.jobs.common import RUN_ARTIFACT, Clients, component_name, job_name, not_found, split_s3
-from seglab.runfolder import RunFolder
+from seglab.runfolder import RunFolder, run_path
 from seglab.tracking import Tracker
 from seglab.tracking.local import LocalStore
 from seglab.tracking.records import FINAL_STATUSES
@@ -78,12 +78,16 @@ def pull_run(aws: Clients, store: LocalStore, runs_dir: Path, job: str, run_uri:
     store has it already.
 
     Raises:
-        SeglabError: the S3 folder holds files but no ``manifest.json``.
+        SeglabError: the S3 folder holds files but no ``manifest.json``, or its run id or an
+            object key is no plain name (it would leave ``runs_dir``).
     """
     trial = run_uri.rstrip("/").split("/")[-2]
+    try:
+        folder = RunFolder(run_path(runs_dir, trial))
+    except SeglabError as exc:
+        raise SeglabError(f"{run_uri}: not pulled: {exc}") from None
     if _recorded(store, trial):
         return Pulled(job, trial, "skipped", "already in the local store")
-    folder = RunFolder(runs_dir / trial)
     if download(aws.s3, run_uri, folder.path) == 0:
         return Pulled(job, trial, "pending", f"nothing at {run_uri} yet")
     if not folder.manifest.is_file():
@@ -93,16 +97,33 @@ def pull_run(aws: Clients, store: LocalStore, runs_dir: Path, job: str, run_uri:
 
 
 def download(s3: Any, uri: str, folder: Path) -> int:
-    """Download every object under ``uri`` into ``folder``; return how many."""
+    """Download every object under ``uri`` into ``folder``; return how many.
+
+    Every key is checked before anything is written.
+
+    Raises:
+        SeglabError: a key's path below ``uri`` has a part that is no plain name (``..``, empty).
+    """
     bucket, prefix = split_s3(uri)
-    count = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
-        for item in page.get("Contents", []):
-            target = folder / item["Key"][len(prefix) + 1 :]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, item["Key"], str(target))
-            count += 1
-    return count
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/")
+    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    targets = {key: _inside(folder, key[len(prefix) + 1 :], uri) for key in keys}
+    for key, target in targets.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+    return len(targets)
+
+
+def _inside(folder: Path, relative: str, uri: str) -> Path:
+    """``folder/relative``, each part a plain name (the run-id rule), never outside ``folder``."""
+    path = folder
+    try:
+        for part in relative.split("/"):
+            path = run_path(path, part)
+    except SeglabError:
+        raise SeglabError(f"{uri}: object {relative!r} is not a plain relative path (each part: "
+                          "letters, digits, '.', '_', '-'); not pulled: remove that object") from None
+    return path
 
 
 def record(store: LocalStore, folder: RunFolder, job: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from seglab import liveness
 from seglab.errors import SeglabError
 from seglab.tracking.records import (
+    FINAL_STATUSES,
     Artifact,
     Entity,
     MetricPoint,
@@ -273,27 +274,30 @@ class LocalStore:
             )
 
     def reap(self) -> list[str]:
-        """Mark ``interrupted`` the running trials whose process on this host has died.
+        """End the running trials whose process on this host has died: with the final status
+        their run folder's manifest holds (the run was killed after writing it), else
+        ``interrupted``.
 
         Returns:
             The names of the trials it changed.
         """
         rows = self._conn.execute(
-            "SELECT name, pid, pid_started FROM trials WHERE status = 'running' AND host = ?",
+            "SELECT name, pid, pid_started, run_dir FROM trials WHERE status = 'running' AND host = ?",
             (_HOST,),
         ).fetchall()
-        dead = [name for name, pid, started in rows if not liveness.alive(pid, started)]
+        dead = [(name, run_dir) for name, pid, started, run_dir in rows if not liveness.alive(pid, started)]
         reaped = []
-        for name in dead:
+        for name, run_dir in dead:
+            status = _final_status(run_dir)
             with self._write() as conn:
                 changed = conn.execute(
-                    "UPDATE trials SET status = 'interrupted', ended_at = updated_at "
+                    "UPDATE trials SET status = ?, ended_at = updated_at "
                     "WHERE name = ? AND status = 'running'",
-                    (name,),
+                    (status, name),
                 ).rowcount
                 conn.execute(
-                    "UPDATE components SET status = 'interrupted' WHERE trial = ? AND status = 'running'",
-                    (name,),
+                    "UPDATE components SET status = ? WHERE trial = ? AND status = 'running'",
+                    (status, name),
                 )
             if changed:
                 reaped.append(name)
@@ -457,6 +461,16 @@ def damaged(path: Path, detail: str) -> SeglabError:
         f"{path}: the tracking store is damaged ({detail}); run `seglab store recover "
         f"--runs-dir {path.parent}` to rebuild it from the run folders (the old file is kept)"
     )
+
+
+def _final_status(run_dir: str | None) -> str:
+    """The final status a dead run's manifest holds, else ``interrupted``."""
+    try:
+        manifest = json.loads((Path(run_dir) / "manifest.json").read_text()) if run_dir else None
+    except (OSError, ValueError):
+        manifest = None
+    status = manifest.get("status") if isinstance(manifest, dict) else None
+    return status if status in FINAL_STATUSES else "interrupted"
 
 
 def _touch(conn: sqlite3.Connection, trial: str, now: float) -> None:

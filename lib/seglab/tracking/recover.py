@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +20,19 @@ from typing import Any
 
 import yaml
 
+from seglab import liveness
 from seglab.errors import SeglabError
-from seglab.runfolder import FINAL_STATUSES, RunFolder, manifest_status
+from seglab.runfolder import FINAL_STATUSES, RunFolder, manifest_status, run_path
 from seglab.tracking import Run, Tracker
 from seglab.tracking.local import DB_NAME, ImportedTrial, LocalStore, damaged
 from seglab.tracking.records import TRACKED_FACTS, flatten
+from seglab.tracking.sync import one_line
 
 _SIDE_FILES = ("", "-wal", "-shm")
+
+
+class _NotFinished(Exception):
+    """A folder that is not a finished run's; the message says why."""
 
 
 @dataclass
@@ -58,20 +66,56 @@ def check_store(runs_dir: Path) -> str:
 
 
 def recover(runs_dir: Path) -> Recovery:
-    """Move ``seglab.db`` aside and rebuild it from every run folder under ``runs_dir``.
+    """Rebuild ``seglab.db`` from every run folder under ``runs_dir``; the old one is moved aside.
+
+    The new store is built in a temporary folder and swapped in only once complete: a failure
+    leaves the old store where it was, and no backup. A folder that is a link, or that is
+    malformed, or a run still going on another host is skipped with the reason.
 
     Raises:
-        SeglabError: a run is still going (its process is alive): wait for it first.
+        SeglabError: a run on this host is still going (its process is alive): wait for it first.
     """
     runs_dir = Path(runs_dir)
-    folders = [RunFolder(path.parent) for path in sorted(runs_dir.glob("*/manifest.json"))]
-    busy = [folder.run_id for folder in folders
-            if manifest_status(_read(folder.manifest) or {}) == "running"]
+    result = Recovery(None)
+    folders = _run_folders(runs_dir, result.skipped)
+    busy = [folder.run_id for folder in folders if _going_here(_read(folder.manifest))]
     if busy:
         raise SeglabError(f"run {busy[0]} is still going: let it finish (or stop it) before "
                           "`seglab store recover`")
-    result = Recovery(_move_aside(runs_dir / DB_NAME))
-    tracker = Tracker(LocalStore(runs_dir))
+    staging = Path(tempfile.mkdtemp(prefix=".recover-", dir=runs_dir))
+    try:
+        _rebuild(staging, folders, result)
+        result.moved_to = _move_aside(runs_dir / DB_NAME)
+        _move(staging / DB_NAME, runs_dir / DB_NAME)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+def _run_folders(runs_dir: Path, skipped: list[str]) -> list[RunFolder]:
+    """The run folders right under ``runs_dir``; links and names that would leave it are skipped."""
+    folders = []
+    for path in sorted(manifest.parent for manifest in runs_dir.glob("*/manifest.json")):
+        try:
+            if path.is_symlink():
+                raise SeglabError(f"a link to {path.resolve()}, not a run folder: not followed")
+            folders.append(RunFolder(run_path(runs_dir, path.name)))
+        except SeglabError as exc:
+            skipped.append(f"{path}: {exc}")
+    return folders
+
+
+def _going_here(manifest: Any) -> bool:
+    """Whether a manifest names a live process on this host (one elsewhere cannot be checked)."""
+    return (isinstance(manifest, dict) and manifest.get("host") in (None, liveness.HOST)
+            and isinstance(manifest.get("pid"), int)
+            and isinstance(manifest.get("pid_started"), int | float | None)
+            and manifest_status(manifest) == "running")
+
+
+def _rebuild(store_dir: Path, folders: list[RunFolder], result: Recovery) -> None:
+    """A new store in ``store_dir`` from ``folders``; what each gave goes into ``result``."""
+    tracker = Tracker(LocalStore(store_dir))
     try:
         for folder in folders:
             why = _restore(tracker, folder)
@@ -81,53 +125,78 @@ def recover(runs_dir: Path) -> Recovery:
                 result.skipped.append(f"{folder.path}: {why}")
     finally:
         tracker.close()
-    return result
 
 
 def _restore(tracker: Tracker, folder: RunFolder) -> str | None:
     """Record one run folder in the store; the reason it cannot be, or ``None``."""
-    manifest, metrics = _read(folder.manifest), _read(folder.metrics)
-    params = yaml.safe_load(folder.params.read_text()) if folder.params.is_file() else None
-    if not isinstance(manifest, dict) or not isinstance(metrics, dict) or not isinstance(params, dict):
-        return "manifest.json, metrics.json or params.yaml is missing or not an object"
-    status = folder.settle()
-    if status not in FINAL_STATUSES:
-        return f"status {status!r} is not a finished run's"
-    started = _epoch(manifest.get("started_at")) or folder.manifest.stat().st_mtime
-    ended = _epoch(manifest.get("ended_at"))
-    components, clock = [], started
-    for entry in manifest.get("notebooks") or []:
-        seconds = float(entry.get("seconds") or 0.0)
-        components.append((Path(str(entry.get("notebook"))).stem, str(entry.get("status")),
-                           clock, clock + seconds))
-        clock += seconds
-    tracker.store.import_trial(ImportedTrial(
-        experiment=str(manifest.get("experiment") or params.get("experiment") or "seglab"),
-        trial=folder.run_id, status=status, started_at=started, ended_at=ended,
-        run_dir=str(folder.path.resolve()), host=str(manifest.get("host") or ""),
-        pid=int(manifest.get("pid") or 0), pid_started=manifest.get("pid_started"),
-        components=components))
+    try:
+        trial, params, metrics, tags = _facts(folder)
+    except _NotFinished as exc:
+        return str(exc)
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError, OSError) as exc:
+        return f"malformed ({one_line(exc)}): fix or move that folder, then recover again"
     store = tracker.store
+    store.import_trial(trial)
     store.log_params(folder.run_id, "", flatten(params))
     store.log_metrics(folder.run_id, "", metrics, 0)
-    tags = {key: manifest[key] for key in TRACKED_FACTS if manifest.get(key) is not None}
     store.log_tags(folder.run_id, "", {k: v for k, v in flatten(tags).items() if v is not None})
-    for name, _status, begun, finished in components:
+    for name, _status, begun, finished in trial.components:
         store.log_metrics(folder.run_id, name, {"seconds": finished - begun}, 0)
     # the artifacts, as the live run recorded them (the same walk over the folder)
     Run(tracker, folder.run_id, "", folder.path.resolve()).log_artifacts(folder.path)
     return None
 
 
+def _facts(folder: RunFolder) -> tuple[ImportedTrial, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What the store records of one folder (trial, params, metrics, tags), all read and checked
+    before anything is written.
+
+    Raises:
+        _NotFinished: not a finished run folder (the message says why).
+        yaml.YAMLError, ValueError, TypeError, AttributeError: a malformed file or value.
+    """
+    manifest, metrics = _read(folder.manifest), _read(folder.metrics)
+    params = yaml.safe_load(folder.params.read_text()) if folder.params.is_file() else None
+    if not isinstance(manifest, dict) or not isinstance(metrics, dict) or not isinstance(params, dict):
+        raise _NotFinished("manifest.json, metrics.json or params.yaml is missing or not an object")
+    status = folder.settle()
+    if status == "running":
+        raise _NotFinished(f"still running on host {manifest.get('host')!r} (cannot be checked from here): "
+                           "recover again once it has ended")
+    if status not in FINAL_STATUSES:
+        raise _NotFinished(f"status {status!r} is not a finished run's")
+    started = _epoch(manifest.get("started_at")) or folder.manifest.stat().st_mtime
+    components, clock = [], started
+    for entry in manifest.get("notebooks") or []:
+        seconds = float(entry.get("seconds") or 0.0)
+        components.append((Path(str(entry.get("notebook"))).stem, str(entry.get("status")),
+                           clock, clock + seconds))
+        clock += seconds
+    pid_started = manifest.get("pid_started")
+    trial = ImportedTrial(
+        experiment=str(manifest.get("experiment") or params.get("experiment") or "seglab"),
+        trial=folder.run_id, status=status, started_at=started,
+        ended_at=_epoch(manifest.get("ended_at")), run_dir=str(folder.path.resolve()),
+        host=str(manifest.get("host") or ""), pid=int(manifest.get("pid") or 0),
+        pid_started=None if pid_started is None else float(pid_started), components=components)
+    tags = {key: manifest[key] for key in TRACKED_FACTS if manifest.get(key) is not None}
+    return trial, params, metrics, tags
+
+
 def _move_aside(path: Path) -> Path | None:
     if not path.exists():
         return None
     target = path.with_name(f"{path.name}.before-recover-{time.strftime('%Y%m%dT%H%M%S')}")
+    _move(path, target)
+    return target
+
+
+def _move(path: Path, target: Path) -> None:
+    """Move a SQLite file with its ``-wal`` and ``-shm`` side files."""
     for suffix in _SIDE_FILES:
         side = Path(f"{path}{suffix}")
         if side.exists():
             os.replace(side, Path(f"{target}{suffix}"))
-    return target
 
 
 def _read(path: Path) -> Any:
