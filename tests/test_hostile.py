@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from seglab import cache, report
@@ -280,6 +282,19 @@ def test_numeric_columns_named_with_equals_are_not_one_hot_levels(tmp_path):
     mapping = json.loads(folder.artifact("categorical.json").read_text())
     assert "ratio" not in mapping and "ratio=x" not in str(mapping)
     assert mapping["channel"] == ["channel=web", "channel=store", "channel=app"]
+
+
+def test_a_parquet_table_with_list_and_struct_columns_runs_without_them(tmp_path):
+    frame = pa.Table.from_pandas(pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(400))
+    frame = frame.append_column("tags", pa.array([["a", "b"], None] * 200))
+    frame = frame.append_column("address", pa.array([{"city": "Köln"}, None] * 200))
+    table = tmp_path / "nested.parquet"
+    pq.write_table(frame, table)
+    runs = tmp_path / "runs"
+    assert _run(runs, "nested", f"data.path={table}") == 0
+    found = json.loads(RunFolder(runs / "nested").artifact("features.json").read_text())["data"]
+    assert {"tags", "address"} <= {item["column"] for item in found["findings"]
+                                   if item["treatment"] == "dropped column"}
 
 
 # -- 7. an unwritable cache folder: the run goes on, with one warning --------------------------------
