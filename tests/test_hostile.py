@@ -284,6 +284,19 @@ def test_numeric_columns_named_with_equals_are_not_one_hot_levels(tmp_path):
     assert mapping["channel"] == ["channel=web", "channel=store", "channel=app"]
 
 
+def test_columns_named_with_dollars_are_no_mathtext_and_the_run_completes(tmp_path):
+    frame = pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(400)
+    hostile = ["cost in $\\frac{a}{$", "$x$", "$\\$"]
+    frame = frame.rename(columns=dict(zip(["spend_total", "spend_12m", "avg_order_value"], hostile,
+                                          strict=True)))  # the most distinctive: drawn in 05
+    table = tmp_path / "customers.parquet"
+    frame.to_parquet(table)
+    runs = tmp_path / "runs"
+    assert _run(runs, "dollars", f"data.path={table}") == 0
+    profiled = pd.read_parquet(RunFolder(runs / "dollars").artifact("profile_table.parquet")).columns
+    assert set(hostile) <= set(profiled)
+
+
 def test_a_parquet_table_with_list_and_struct_columns_runs_without_them(tmp_path):
     frame = pa.Table.from_pandas(pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(400))
     frame = frame.append_column("tags", pa.array([["a", "b"], None] * 200))
