@@ -9,9 +9,11 @@ outside the runs folder.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -27,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from seglab import cache, report
+from seglab import cache, cli, report
 from seglab.artifacts import EXPLORATION, REDUCTION
 from seglab.cli import main
 from seglab.config import load_config, redact_uri
@@ -229,6 +231,39 @@ def test_sigterm_is_recorded_as_interrupted_by_the_run_itself(tmp_path):
     assert manifest["status"] == "interrupted"
     assert "SIGTERM" in manifest["error"]
     assert LocalStore(folder.parent).record("victim").summary.status == "interrupted"
+
+
+def test_a_full_disk_is_one_line_the_folder_frozen_and_the_store_recovered(tmp_path):
+    """``ulimit -f 200``: the store's WAL cannot grow past 200 KB, as on a full disk."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
+
+    runs = tmp_path / "runs"
+    argv = [sys.executable, "-m", "seglab", "run", "--engine", "direct", "--params", TINY,
+            "--runs-dir", str(runs), "--run-id", "full"] + [part for item in FAST for part in ("--set", item)]
+    done = subprocess.run(argv, cwd=repo_root(), capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit, env={**os.environ, "TQDM_DISABLE": "1"})
+    errors = [line for line in done.stderr.splitlines() if line.startswith("seglab: error:")]
+    assert done.returncode != 0 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "disk I/O error" in errors[0] and "free space, then run `seglab store recover`" in errors[0]
+    folder = runs / "full"
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "failed"
+    writable = [path for path in folder.rglob("*") if path.is_file() and path.stat().st_mode & 0o222]
+    assert writable == []
+    assert main(["store", "recover", "--runs-dir", str(runs)]) == 0
+    assert leaderboard(runs).loc[0, "status"] == "failed"
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device", "r/report.html"),
+                                   OSError(errno.EFBIG, "File too large", "r/labels.parquet")])
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(monkeypatch, capsys, error):
+    def fail(args: object) -> int:
+        raise error
+
+    monkeypatch.setattr(cli, "_report", fail)
+    assert main(["report", "r"]) == 2
+    line = _one_line_error(capsys)
+    assert f"cannot write {error.filename} ({error.strerror})" in line and "free space" in line
 
 
 @pytest.mark.slow

@@ -196,11 +196,13 @@ def run_pipeline(
             result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            if folder.manifest.exists():
-                _finish(folder, result, time.perf_counter() - started)
-            _track(trial, folder, result.status)
-            tracker.close()
-            folder.freeze()
+            try:
+                if folder.manifest.exists():
+                    _finish(folder, result, time.perf_counter() - started)
+                _track(trial, folder, result.status)
+            finally:  # when a full disk fails the writes above, the folder is still frozen
+                folder.freeze()
+                tracker.close()
     return result
 
 
