@@ -132,6 +132,8 @@ def test_an_alias_that_holds_itself_is_refused(tmp_path):
     path.write_text("cluster:\n  baselines: &a [*a]\n")
     with pytest.raises(ConfigError, match="counting each YAML alias"):
         load_config(path)
+    path.write_text("features: {exclude: &e [cat_*], count_columns: *e}\n")  # a plain alias still works
+    assert load_config(path).features.count_columns == ["cat_*"]
 
 
 def test_error_messages_echo_at_most_a_short_part_of_a_value():
