@@ -376,6 +376,19 @@ def test_csv_cells_that_start_like_a_formula_are_neutralised(tmp_path, capsys):
     assert {row["metrics.eps"] for row in rows} == {"-0.5"}, "numbers stay numbers"
 
 
+def test_csv_cells_with_whitespace_before_a_formula_are_neutralised(tmp_path, capsys):
+    store = LocalStore(tmp_path)
+    names = [" =cmd|' /C calc'!A0", "\n+1+1", "\u00a0@SUM(A1)", "  plain"]
+    for index, name in enumerate(names):
+        store.start_trial(name, f"t{index}", None)
+        store.end(f"t{index}", "", "completed")
+    store.close()
+    assert main(["runs", "--runs-dir", str(tmp_path), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    expected = ["'" + name for name in names[:3]] + ["  plain"]
+    assert sorted(row["experiment"] for row in rows) == sorted(expected)
+
+
 # -- 9. validation gaps ------------------------------------------------------------------------------
 @pytest.mark.parametrize(("override", "named"), [
     ("seed=1099511627776", "seed"),
