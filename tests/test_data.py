@@ -343,6 +343,17 @@ def test_a_nested_id_column_is_an_error_naming_it(tmp_path) -> None:
         load_customers(DataConfig(id_column="tags"), nested_table(tmp_path))
 
 
+def test_latin_1_text_in_a_csv_is_decoded_and_said_so(tmp_path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"customer_id,city,spend\n" + b"".join(
+        b"C%d,%s,%d\n" % (i, [b"K\xf6ln", b"Bonn"][i % 2], i) for i in range(8)))
+    report = check_table(str(path), DataConfig())
+    (finding,) = [item for item in report.findings if item.problem == "not UTF-8"]
+    assert (finding.column, finding.count, finding.treatment) == ("city", 4, "decoded as Latin-1")
+    table = load_customers(DataConfig(), str(path))
+    assert set(table.categorical_columns["city"]) == {"city=Köln", "city=Bonn"}
+
+
 def test_load_customers_end_to_end(tmp_path) -> None:
     path = write_customers(600, tmp_path / "customers.parquet", seed=5)
     table = load_customers(DataConfig(label_column="segment"), str(path))

@@ -19,6 +19,7 @@ column                       numeric when >= 95 % of its values parse as numbers
 categorical (text/category)  ``categorical: onehot`` gives ``col=level`` columns if it has at
                              most ``max_categories`` levels; otherwise it is dropped
 booleans                     0/1
+text that is not UTF-8       decoded as Latin-1 (recorded)
 lists, structs, maps         the column is dropped (a Parquet nested column holds no one value
                              per customer); an id or label column of them is an error
 constant columns             ``constant``: drop, or stop
@@ -508,7 +509,7 @@ class _Preparer:
         if is_nested(series):
             kind = "lists or mappings (a Parquet list, struct or map column)"
         elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-            return self._text(name, series)
+            return self._text(name, self._decoded(name, series))
         else:
             kind = f"type {dtype}"
         self.report.add(
@@ -535,6 +536,18 @@ class _Preparer:
                 done="treated as missing values",
             )
         return values
+
+    def _decoded(self, name: str, series: pd.Series) -> pd.Series:
+        """Text of a column read as bytes (a CSV that is not UTF-8): UTF-8, else Latin-1 (recorded)."""
+        if pd.api.types.infer_dtype(series, skipna=True) != "bytes":
+            return series
+        latin = series.map(lambda value: isinstance(value, bytes) and not _is_utf8(value))
+        count = int(latin.sum())
+        self.report.add(name, "not UTF-8", count, "decoded as Latin-1",
+                        f"column {name!r}: {count:,} value(s) are not UTF-8 text (e.g. "
+                        f"{series[latin].iloc[0]!r}); decoded as Latin-1: save the file as UTF-8")
+        return series.map(lambda value: value.decode("utf-8" if _is_utf8(value) else "latin-1")
+                          if isinstance(value, bytes) else value)
 
     def _text(self, name: str, series: pd.Series) -> _Column | None:
         present = series.notna()
@@ -698,6 +711,14 @@ class _Preparer:
                 f"label column {name!r}: {n_missing:,} missing label(s), scored as noise (-1)",
             )
         return labels
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _as_boolean(values: pd.Series) -> np.ndarray | None:
