@@ -102,3 +102,41 @@ def test_sections_are_the_nested_models():
     assert SECTIONS == ("data", "features", "reduce", "eps", "cluster", "metrics", "report",
                         "tracking")
     assert set(SECTIONS) < set(Config.model_fields)
+
+
+def nested_aliases(depth: int) -> str:
+    """YAML whose last anchor, used once, expands to 9**(depth + 1) values ("billion laughs")."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, depth + 1)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("depth", [4, 8])
+def test_nested_yaml_aliases_are_refused_in_one_short_line(tmp_path, depth):
+    """A kilobyte of aliases under a known key is refused at once, not expanded into gigabytes."""
+    path = tmp_path / "laughs.yaml"
+    path.write_text(f"{nested_aliases(depth)}\ncluster:\n  baselines: *a{depth}\n")
+    assert path.stat().st_size < 1100
+    with pytest.raises(ConfigError, match=r"more than 10,000 values, counting each YAML alias") as error:
+        load_config(path)
+    assert len(str(error.value)) < 300
+    flow = f"{{{nested_aliases(depth).replace(chr(10), ', ')}}}"
+    with pytest.raises(ConfigError, match=r"^--set 'cluster.baselines={a0: &a0 \[x, .*…: more than 10,000"):
+        load_config(None, [f"cluster.baselines={flow}"])
+    with pytest.raises(ConfigError, match=r"^cluster: more than 10,000 values"):
+        load_config(None, sections={"cluster": flow})
+
+
+def test_an_alias_that_holds_itself_is_refused(tmp_path):
+    path = tmp_path / "self.yaml"
+    path.write_text("cluster:\n  baselines: &a [*a]\n")
+    with pytest.raises(ConfigError, match="counting each YAML alias"):
+        load_config(path)
+    path.write_text("features: {exclude: &e [cat_*], count_columns: *e}\n")  # a plain alias still works
+    assert load_config(path).features.count_columns == ["cat_*"]
+
+
+def test_error_messages_echo_at_most_a_short_part_of_a_value():
+    with pytest.raises(ConfigError) as error:
+        load_config(None, [f"cluster.baselines=[{'x' * 100_000}]"])
+    assert "(got 'xxxx" in str(error.value) and len(str(error.value)) < 400

@@ -6,9 +6,12 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from seglab import tables
+from seglab.cli import main
 from seglab.config import DataConfig
 from seglab.data import check_table, fingerprint, load_customers, prepare_table, read_table
 from seglab.errors import DataError
@@ -296,6 +299,59 @@ def test_read_table_errors_name_the_path_and_fix(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(tables.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(DataError, match=r"pip install -e '.\[s3\]'"):
         read_table("s3://bucket/customers.parquet")
+
+
+def test_a_truncated_csv_gz_is_one_line_naming_the_file(tmp_path, capsys) -> None:
+    path = tmp_path / "customers.csv.gz"
+    customers(2000).to_csv(path, index=False)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"customers.csv.gz: could not read the table \(Compressed file"):
+        read_table(str(path))
+    assert main(["data", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"seglab: error: {path}: could not read"), err
+
+
+def nested_table(tmp_path) -> str:
+    """A Parquet table with a list, a struct and a map column besides ``customers()``'s."""
+    frame = pa.Table.from_pandas(customers(), preserve_index=False)
+    frame = frame.append_column("tags", pa.array([["a", "b"], [], None, ["c"]] * 2))
+    frame = frame.append_column("address", pa.array([{"city": "Köln", "zip": 50667}] * 8))
+    frame = frame.append_column("scores", pa.array([[("x", 1)]] * 8, pa.map_(pa.string(), pa.int64())))
+    path = tmp_path / "nested.parquet"
+    pq.write_table(frame, path)
+    return str(path)
+
+
+def test_nested_parquet_columns_are_dropped_with_a_finding(tmp_path) -> None:
+    path = nested_table(tmp_path)
+    report = check_table(path, DataConfig())
+    assert report.ok
+    for name in ("tags", "address", "scores"):
+        (finding,) = [item for item in report.findings if item.column == name]
+        assert finding.treatment == "dropped column" and "lists or mappings" in finding.message
+    table = load_customers(DataConfig(), path)
+    assert not {"tags", "address", "scores"} & set(table.features.columns)
+    frame = pd.read_parquet(path)
+    changed = frame.copy()
+    changed.at[0, "address"] = {"city": "Koeln", "zip": 50667}
+    assert table.fingerprint == fingerprint(frame) != fingerprint(changed)
+
+
+def test_a_nested_id_column_is_an_error_naming_it(tmp_path) -> None:
+    with pytest.raises(DataError, match=r"id column 'tags' holds lists or mappings.*data.id_column"):
+        load_customers(DataConfig(id_column="tags"), nested_table(tmp_path))
+
+
+def test_latin_1_text_in_a_csv_is_decoded_and_said_so(tmp_path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"customer_id,city,spend\n" + b"".join(
+        b"C%d,%s,%d\n" % (i, [b"K\xf6ln", b"Bonn"][i % 2], i) for i in range(8)))
+    report = check_table(str(path), DataConfig())
+    (finding,) = [item for item in report.findings if item.problem == "not UTF-8"]
+    assert (finding.column, finding.count, finding.treatment) == ("city", 4, "decoded as Latin-1")
+    table = load_customers(DataConfig(), str(path))
+    assert set(table.categorical_columns["city"]) == {"city=Köln", "city=Bonn"}
 
 
 def test_load_customers_end_to_end(tmp_path) -> None:

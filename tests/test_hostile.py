@@ -9,9 +9,11 @@ outside the runs folder.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -23,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from seglab import cache, report
+from seglab import cache, cli, report
 from seglab.artifacts import EXPLORATION, REDUCTION
 from seglab.cli import main
 from seglab.config import load_config, redact_uri
@@ -242,6 +246,39 @@ def test_sigterm_is_recorded_as_interrupted_by_the_run_itself(tmp_path):
     assert LocalStore(folder.parent).record("victim").summary.status == "interrupted"
 
 
+def test_a_full_disk_is_one_line_the_folder_frozen_and_the_store_recovered(tmp_path):
+    """``ulimit -f 200``: the store's WAL cannot grow past 200 KB, as on a full disk."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
+
+    runs = tmp_path / "runs"
+    argv = [sys.executable, "-m", "seglab", "run", "--engine", "direct", "--params", TINY,
+            "--runs-dir", str(runs), "--run-id", "full"] + [part for item in FAST for part in ("--set", item)]
+    done = subprocess.run(argv, cwd=repo_root(), capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit, env={**os.environ, "TQDM_DISABLE": "1"})
+    errors = [line for line in done.stderr.splitlines() if line.startswith("seglab: error:")]
+    assert done.returncode != 0 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "disk I/O error" in errors[0] and "free space, then run `seglab store recover`" in errors[0]
+    folder = runs / "full"
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "failed"
+    writable = [path for path in folder.rglob("*") if path.is_file() and path.stat().st_mode & 0o222]
+    assert writable == []
+    assert main(["store", "recover", "--runs-dir", str(runs)]) == 0
+    assert leaderboard(runs).loc[0, "status"] == "failed"
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device", "r/report.html"),
+                                   OSError(errno.EFBIG, "File too large", "r/labels.parquet")])
+def test_a_file_that_cannot_be_written_is_one_line_naming_it(monkeypatch, capsys, error):
+    def fail(args: object) -> int:
+        raise error
+
+    monkeypatch.setattr(cli, "_report", fail)
+    assert main(["report", "r"]) == 2
+    line = _one_line_error(capsys)
+    assert f"cannot write {error.filename} ({error.strerror})" in line and "free space" in line
+
+
 @pytest.mark.slow
 def test_ctrl_c_is_one_line_without_the_kernels_traceback(tmp_path):
     runs = tmp_path / "runs"
@@ -300,6 +337,32 @@ def test_numeric_columns_named_with_equals_are_not_one_hot_levels(tmp_path):
     assert mapping["channel"] == ["channel=web", "channel=store", "channel=app"]
 
 
+def test_columns_named_with_dollars_are_no_mathtext_and_the_run_completes(tmp_path):
+    frame = pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(400)
+    hostile = ["cost in $\\frac{a}{$", "$x$", "$\\$"]
+    frame = frame.rename(columns=dict(zip(["spend_total", "spend_12m", "avg_order_value"], hostile,
+                                          strict=True)))  # the most distinctive: drawn in 05
+    table = tmp_path / "customers.parquet"
+    frame.to_parquet(table)
+    runs = tmp_path / "runs"
+    assert _run(runs, "dollars", f"data.path={table}") == 0
+    profiled = pd.read_parquet(RunFolder(runs / "dollars").artifact("profile_table.parquet")).columns
+    assert set(hostile) <= set(profiled)
+
+
+def test_a_parquet_table_with_list_and_struct_columns_runs_without_them(tmp_path):
+    frame = pa.Table.from_pandas(pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(400))
+    frame = frame.append_column("tags", pa.array([["a", "b"], None] * 200))
+    frame = frame.append_column("address", pa.array([{"city": "Köln"}, None] * 200))
+    table = tmp_path / "nested.parquet"
+    pq.write_table(frame, table)
+    runs = tmp_path / "runs"
+    assert _run(runs, "nested", f"data.path={table}") == 0
+    found = json.loads(RunFolder(runs / "nested").artifact("features.json").read_text())["data"]
+    assert {"tags", "address"} <= {item["column"] for item in found["findings"]
+                                   if item["treatment"] == "dropped column"}
+
+
 # -- 7. an unwritable cache folder: the run goes on, with one warning --------------------------------
 def test_an_unwritable_cache_folder_warns_once_and_the_run_goes_on(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
@@ -329,6 +392,19 @@ def test_csv_cells_that_start_like_a_formula_are_neutralised(tmp_path, capsys):
     experiments = sorted(row["experiment"] for row in rows)
     assert experiments == sorted(["'" + name for name in names[:4]] + ["plain"])
     assert {row["metrics.eps"] for row in rows} == {"-0.5"}, "numbers stay numbers"
+
+
+def test_csv_cells_with_whitespace_before_a_formula_are_neutralised(tmp_path, capsys):
+    store = LocalStore(tmp_path)
+    names = [" =cmd|' /C calc'!A0", "\n+1+1", "\u00a0@SUM(A1)", "  plain"]
+    for index, name in enumerate(names):
+        store.start_trial(name, f"t{index}", None)
+        store.end(f"t{index}", "", "completed")
+    store.close()
+    assert main(["runs", "--runs-dir", str(tmp_path), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    expected = ["'" + name for name in names[:3]] + ["  plain"]
+    assert sorted(row["experiment"] for row in rows) == sorted(expected)
 
 
 # -- 9. validation gaps ------------------------------------------------------------------------------

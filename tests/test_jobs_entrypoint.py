@@ -20,8 +20,10 @@ import yaml
 
 from seglab.cli import main
 from seglab.config import load_config
+from seglab.errors import ConfigError
 from seglab.jobs import common, entrypoint
 from seglab.jobs.entrypoint import find_component
+from seglab.jobs.layout import read_layout
 from seglab.jobs.submit import Submission, prepare, submit
 from seglab.paths import resolve
 from seglab.tracking import leaderboard
@@ -213,3 +215,40 @@ def test_a_broken_processing_layout_is_reported_in_the_message_file(tmp_path: Pa
     message = (tmp_path / "output" / "message").read_text()
     assert "missing experiment, trial, s3_prefix, data_file, data_uri" in message
     assert lines == [f"seglab: error: {message.strip().removeprefix('seglab job: ')}"]
+
+
+SPEC = {"experiment": "e", "trial": "t", "s3_prefix": "s3://b/p", "data_file": "x.parquet", "data_uri": "s3://b/x"}
+CONFIG_INPUT = {"InputName": "config", "S3Input": {"LocalPath": "/opt/ml/processing/input/config"}}
+
+
+@pytest.mark.parametrize(("config", "named"), [
+    ({"Environment": ["a"]}, "Environment must be an object"),
+    ({"Environment": SPEC, "ProcessingInputs": {"a": 1}}, "ProcessingInputs must be an array"),
+    ({"Environment": SPEC, "ProcessingInputs": [{"S3Input": {"LocalPath": "/x"}}]},
+     "ProcessingInputs[0] has no InputName"),
+    ({"Environment": SPEC, "ProcessingInputs": [CONFIG_INPUT, {"InputName": "data", "S3Input": {}}]},
+     "ProcessingInputs[1] has no S3Input.LocalPath"),
+    ({"Environment": SPEC, "ProcessingInputs": ["data"]}, "ProcessingInputs[0] has no InputName"),
+])
+def test_a_malformed_processing_job_config_is_one_line_naming_the_key(
+        tmp_path: Path, config: dict[str, Any], named: str) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "processingjobconfig.json").write_text(
+        json.dumps({"ProcessingJobName": "j", **config}))
+    lines: list[str] = []
+    assert entrypoint.main({"SM_ROOT": str(tmp_path)}, echo=lines.append) == 2
+    assert len(lines) == 1 and named in lines[0] and "seglab submit" in lines[0]
+    assert named in (tmp_path / "output" / "message").read_text()
+
+
+def test_a_data_file_outside_its_channel_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "input" / "config").mkdir(parents=True)
+    (tmp_path / "input" / "data" / "config").mkdir(parents=True)
+    (tmp_path / "input" / "data" / "data").mkdir()
+    (tmp_path / "input" / "data" / "config" / "params.yaml").write_text("{}")
+    (tmp_path / "input" / "x.parquet").write_bytes(b"PAR1")  # where data/../../x.parquet leads
+    (tmp_path / "input" / "config" / "hyperparameters.json").write_text(
+        json.dumps({**SPEC, "data_file": "../../x.parquet"}))
+    env = {"SM_ROOT": str(tmp_path), "TRAINING_JOB_ARN": "arn:aws:sagemaker:r:1:training-job/j"}
+    with pytest.raises(ConfigError, match=r"'\.\./\.\./x\.parquet': must be a file name inside the 'data'"):
+        read_layout(env)

@@ -208,3 +208,21 @@ def test_the_report_uses_the_cached_population_statistics(tmp_path: Path) -> Non
     first = report_context(folder)["cards"][0]["card"]
     (spend,) = [trait for trait in first.traits if trait.column == "spend_total"]
     assert spend.population_mean == pytest.approx(2 * stats.mean[stats.columns.index("spend_total")])
+
+
+HOSTILE_NAMES = ["cost in $\\frac{a}{$", "$x$ and $y$", "price \\$ $", "<b>=1</b>"]
+
+
+def test_column_names_with_dollars_are_drawn_as_written_never_as_mathtext() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(50, len(HOSTILE_NAMES))), columns=HOSTILE_NAMES)
+    sizes = pd.Series({0: 0.6, 1: 0.4})
+    figures = [plots.distributions(frame), plots.correlation(frame),
+               plots.segment_profiles(frame.head(2), sizes),
+               plots.embedding_map(frame.to_numpy(), None, title=HOSTILE_NAMES[0])]
+    for figure in figures:
+        figure.canvas.draw()  # mathtext parses here: $\frac{a}{$ raised ParseSyntaxException
+    shown = {text._preprocess_math(text.get_text())  # (what is drawn, whether as mathtext)
+             for figure in figures for text in figure.findobj(matplotlib.text.Text)}
+    assert {(name, False) for name in HOSTILE_NAMES} <= shown
+    matplotlib.pyplot.close("all")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from seglab.config import Config
     from seglab.kinds import TableKinds
 
+FULL_DISK_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+"""No space left, a file over the size limit (``ulimit -f``), the disk quota exceeded."""
+FULL_DISK_SQLITE = (10, 13)
+"""SQLite's primary result codes SQLITE_IOERR ("disk I/O error") and SQLITE_FULL."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user errors print one line to stderr and return a non-zero exit code."""
@@ -30,6 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SeglabError as exc:
         print(f"seglab: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.OperationalError) as exc:
+        what = _unwritable(exc)
+        if what is None:
+            raise
+        print(f"seglab: error: cannot write {what}: the disk is full or a file size limit "
+              "(ulimit -f) was reached; free space, then run `seglab store recover` so that the "
+              "tracking store agrees with the run folders", file=sys.stderr)
+        return 2
     except sqlite3.DatabaseError as exc:  # damage quick_check could not see when opening
         if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not damage
             raise
@@ -39,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("seglab: interrupted", file=sys.stderr)
         return 130
+
+
+def _unwritable(exc: OSError | sqlite3.OperationalError) -> str | None:
+    """What could not be written when ``exc`` says the disk is full, else ``None``."""
+    if isinstance(exc, OSError):
+        return f"{exc.filename or 'a file'} ({exc.strerror})" if exc.errno in FULL_DISK_ERRNOS else None
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes keep the primary one below
+    return f"the tracking store ({exc})" if code in FULL_DISK_SQLITE else None
 
 
 def build_parser() -> argparse.ArgumentParser:

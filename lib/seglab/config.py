@@ -20,6 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from seglab.errors import ConfigError
 
+MAX_YAML_VALUES = 10_000
+"""A parameters file, section or ``--set`` value holds at most this many values, each use of a
+YAML alias (``*name``) counted in full: a kilobyte of nested aliases ("billion laughs") would
+otherwise expand to billions of values in validation and in error messages."""
+ECHO_LIMIT = 80
+"""An error message shows at most this many characters of a value the user gave."""
+
 
 class _Section(BaseModel):
     """Strict base: unknown keys and type coercions (e.g. "3" for an int) are errors."""
@@ -301,15 +308,15 @@ def merge_sections(raw: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[
 def _parse_section(key: str, text: str) -> Any:
     example = f"""e.g. -p {key} '{{"eps": 0.2}}' or -y '{key}: {{eps: 0.2}}'"""
     try:
-        value = yaml.safe_load(text) if text.strip() else {}
+        value = load_yaml(text, key) if text.strip() else {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{key}: {text!r} is not valid JSON or YAML "
+        raise ConfigError(f"{key}: {_echo(text)} is not valid JSON or YAML "
                           f"({getattr(exc, 'problem', None) or exc}); "
                           f"pass a mapping, {example}") from None
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: {text!r} is not a mapping of {key} keys; {example}")
+        raise ConfigError(f"{key}: {_echo(text)} is not a mapping of {key} keys; {example}")
     return value
 
 
@@ -331,7 +338,7 @@ def validate_config(raw: Mapping[str, Any], source: str = "config",
             key = ".".join(str(part) for part in error["loc"])
             given = [text for name, text in (origins or {}).items()
                      if key == name or key.startswith(f"{name}.")]
-            problems.append(f"--set {given[0]}: {_describe(error)}" if given
+            problems.append(f"--set {_cut(given[0])}: {_describe(error)}" if given
                             else f"{source}: {_describe(error)}")
         raise ConfigError("; ".join(problems)) from None
 
@@ -358,11 +365,33 @@ def parse_override(text: str) -> tuple[str, Any]:
     """Split ``cluster.eps=0.3`` into the dotted key and its YAML-parsed value."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. cluster.eps=0.3")
+        raise ConfigError(f"--set {_echo(text)}: expected KEY=VALUE with a dotted key, e.g. cluster.eps=0.3")
     try:
-        return key.strip(), yaml.safe_load(value) if value.strip() else None
+        return key.strip(), load_yaml(value, f"--set {_echo(text)}") if value.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: value is not valid YAML ({exc.problem})") from None
+        raise ConfigError(f"--set {_echo(text)}: value is not valid YAML ({exc.problem})") from None
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """``yaml.safe_load(text)``, refusing a document of more than :data:`MAX_YAML_VALUES` values.
+
+    Raises:
+        yaml.YAMLError: not valid YAML.
+        ConfigError: too many values once aliases are expanded, or an alias that holds itself.
+    """
+    data = yaml.safe_load(text)
+    pending, counted = [data], 0
+    while pending:
+        node = pending.pop()
+        counted += 1
+        if counted > MAX_YAML_VALUES:
+            raise ConfigError(f"{source}: more than {MAX_YAML_VALUES:,} values, counting each YAML "
+                              "alias (*name) in full; write the values out instead of nesting aliases")
+        if isinstance(node, dict):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return data
 
 
 def save_config(config: Config, path: str | Path) -> None:
@@ -374,7 +403,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: parameters file not found (pass --params with an existing YAML file)")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text(), str(path)) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -403,5 +432,15 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "value_error" and error["loc"] == ():
         return message
     value = error.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    shown = "" if isinstance(value, dict) else f" (got {_echo(value)})"
     return f"{key}: {message}{shown}"
+
+
+def _echo(value: Any) -> str:
+    """``repr(value)``, cut to :data:`ECHO_LIMIT` characters."""
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    """``text``, its end replaced by ``…`` beyond :data:`ECHO_LIMIT` characters."""
+    return text if len(text) <= ECHO_LIMIT else f"{text[:ECHO_LIMIT - 1]}…"

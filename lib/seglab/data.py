@@ -19,6 +19,9 @@ column                       numeric when >= 95 % of its values parse as numbers
 categorical (text/category)  ``categorical: onehot`` gives ``col=level`` columns if it has at
                              most ``max_categories`` levels; otherwise it is dropped
 booleans                     0/1
+text that is not UTF-8       decoded as Latin-1 (recorded)
+lists, structs, maps         the column is dropped (a Parquet nested column holds no one value
+                             per customer); an id or label column of them is an error
 constant columns             ``constant``: drop, or stop
 all values missing           the column is dropped
 ===========================  =================================================================
@@ -30,6 +33,7 @@ Fortran-ordered block) with no missing or infinite values.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -44,6 +48,10 @@ from seglab.tables import read_table
 
 NUMERIC_TEXT_SHARE = 0.95
 """A text column whose non-missing values parse as numbers at least this often is numeric."""
+
+
+NESTED = (list, tuple, dict, np.ndarray)
+"""How pandas gives the values of a Parquet list, struct or map column."""
 
 
 TABLE = "<table>"
@@ -197,9 +205,35 @@ def fingerprint(frame: pd.DataFrame) -> str:
         digest.update(f"{name}\x1f{dtype}\x1e".encode())
     digest.update(str(len(frame)).encode())
     if len(frame.columns):
-        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        rows = pd.util.hash_pandas_object(_hashable(frame), index=False).to_numpy()
         digest.update(rows.tobytes())
     return f"sha256:{digest.hexdigest()}"
+
+
+def _hashable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each nested column's values as JSON text (pandas cannot hash lists)."""
+    nested = [index for index in range(frame.shape[1]) if is_nested(frame.iloc[:, index])]
+    if not nested:
+        return frame
+    frame = frame.copy()
+    for index in nested:
+        frame.isetitem(index, frame.iloc[:, index].map(_as_json))
+    return frame
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, default=_plain)
+
+
+def _plain(item: Any) -> Any:
+    return item.tolist() if isinstance(item, np.ndarray) else str(item)
+
+
+def is_nested(series: pd.Series) -> bool:
+    """Whether a column holds lists, arrays or mappings (a Parquet list, struct or map column)."""
+    return (pd.api.types.is_object_dtype(series.dtype)
+            and pd.api.types.infer_dtype(series, skipna=True).startswith("mixed")
+            and bool(series.map(lambda value: isinstance(value, NESTED)).any()))
 
 
 def load_customers(
@@ -386,6 +420,12 @@ class _Preparer:
                 f"{self.source}: label column {cfg.label_column!r} not found; set "
                 "data.label_column to an existing column or to null"
             )
+        for role, name in (("id", cfg.id_column), ("label", cfg.label_column)):
+            if name is not None and is_nested(frame[name]):
+                raise DataError(
+                    f"{self.source}: {role} column {name!r} holds lists or mappings; it needs one "
+                    f"plain value per row: set data.{role}_column to such a column"
+                )
         if len(frame) == 0:
             raise DataError(
                 f"{self.source}: the table has no rows; point data.path at a filled table"
@@ -475,14 +515,18 @@ class _Preparer:
             return _Column(name, values=self._finite(name, values))
         if isinstance(dtype, pd.CategoricalDtype):
             return self._categorical(name, series)
-        if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-            return self._text(name, series)
+        if is_nested(series):
+            kind = "lists or mappings (a Parquet list, struct or map column)"
+        elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+            return self._text(name, self._decoded(name, series))
+        else:
+            kind = f"type {dtype}"
         self.report.add(
             name,
             "unsupported type",
             len(series),
             "dropped column",
-            f"column {name!r}: type {dtype} is not numeric, boolean or categorical; dropped",
+            f"column {name!r}: {kind}, not numeric, boolean or categorical; dropped",
         )
         return None
 
@@ -501,6 +545,18 @@ class _Preparer:
                 done="treated as missing values",
             )
         return values
+
+    def _decoded(self, name: str, series: pd.Series) -> pd.Series:
+        """Text of a column read as bytes (a CSV that is not UTF-8): UTF-8, else Latin-1 (recorded)."""
+        if pd.api.types.infer_dtype(series, skipna=True) != "bytes":
+            return series
+        latin = series.map(lambda value: isinstance(value, bytes) and not _is_utf8(value))
+        count = int(latin.sum())
+        self.report.add(name, "not UTF-8", count, "decoded as Latin-1",
+                        f"column {name!r}: {count:,} value(s) are not UTF-8 text (e.g. "
+                        f"{series[latin].iloc[0]!r}); decoded as Latin-1: save the file as UTF-8")
+        return series.map(lambda value: value.decode("utf-8" if _is_utf8(value) else "latin-1")
+                          if isinstance(value, bytes) else value)
 
     def _text(self, name: str, series: pd.Series) -> _Column | None:
         present = series.notna()
@@ -664,6 +720,14 @@ class _Preparer:
                 f"label column {name!r}: {n_missing:,} missing label(s), scored as noise (-1)",
             )
         return labels
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _as_boolean(values: pd.Series) -> np.ndarray | None:

@@ -1,4 +1,8 @@
-"""Figures for the notebooks and the report (matplotlib; each function returns one Figure)."""
+"""Figures for the notebooks and the report (matplotlib; each function returns one Figure).
+
+Every text that comes from the user (column names, titles) is drawn through :func:`literal`, so a
+name such as ``cost in $\\frac{a}{$`` is shown as written, never parsed as mathtext.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,8 @@ def embedding_map(coords: np.ndarray, labels: np.ndarray | None, *, title: str,
             ax.scatter(points[members, 0], points[members, 1], s=2, alpha=0.6, linewidths=0,
                        color=palette(index % 20), label=f"segment {segment}")
         ax.legend(markerscale=5, fontsize=7, loc="best", ncol=2)
-    ax.set(title=title, xlabel="embedding axis 1", ylabel="embedding axis 2", xticks=[], yticks=[])
+    ax.set(title=literal(title), xlabel="embedding axis 1", ylabel="embedding axis 2", xticks=[],
+           yticks=[])
     return fig
 
 
@@ -77,7 +82,8 @@ def segment_profiles(profiles: pd.DataFrame, sizes: pd.Series) -> Figure:
     fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(profiles.columns) + 2), height))
     limit = max(1.0, float(np.nanmax(np.abs(profiles.to_numpy()))) if profiles.size else 1.0)
     image = ax.imshow(profiles.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(len(profiles.columns)), profiles.columns, rotation=60, ha="right", fontsize=7)
+    ax.set_xticks(range(len(profiles.columns)), [literal(name) for name in profiles.columns],
+                  rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(profiles)),
                   [f"segment {s} ({sizes.get(s, 0):.0%})" for s in profiles.index], fontsize=8)
     fig.colorbar(image, ax=ax, label="difference from all customers (standard deviations)")
@@ -105,8 +111,9 @@ def correlation(frame: pd.DataFrame) -> Figure:
     rho = frame.corr(method="spearman").fillna(0.0)
     fig, ax = plt.subplots(figsize=(1 + 0.35 * len(rho), 0.8 + 0.35 * len(rho)))
     image = ax.imshow(rho.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xticks(range(len(rho)), rho.columns, rotation=70, ha="right", fontsize=7)
-    ax.set_yticks(range(len(rho)), rho.columns, fontsize=7)
+    names = [literal(name) for name in rho.columns]
+    ax.set_xticks(range(len(rho)), names, rotation=70, ha="right", fontsize=7)
+    ax.set_yticks(range(len(rho)), names, fontsize=7)
     fig.colorbar(image, ax=ax, label="Spearman rho")
     ax.set_title("Correlation between numeric columns")
     return fig
@@ -119,12 +126,17 @@ def distributions(frame: pd.DataFrame, *, columns_per_row: int = 4) -> Figure:
                              squeeze=False)
     for ax, column in zip(axes.flat, frame.columns, strict=False):
         ax.hist(frame[column].to_numpy(), bins=50, color="#1f77b4", log=True)
-        ax.set_title(column, fontsize=8)
+        ax.set_title(literal(column), fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in axes.flat[len(frame.columns):]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def literal(text: object) -> str:
+    """``text`` escaped for matplotlib: each ``$`` drawn as a dollar sign, never opening mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def _sample_rows(n_rows: int, seed: int) -> np.ndarray:

@@ -196,8 +196,10 @@ def run_pipeline(
             result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            _finish(folder, trial, result, time.perf_counter() - started)
-            tracker.close()
+            try:
+                _finish(folder, trial, result, time.perf_counter() - started)
+            finally:
+                tracker.close()
     return result
 
 
@@ -325,12 +327,14 @@ def _finish(folder: RunFolder, trial: Run, result: RunResult, seconds: float) ->
         keys = [*METRIC_KEYS, *(f"seconds_{stage}" for stage in STAGE_TIMINGS)]
         complete = {key: metrics.get(key) for key in keys}
         folder.write_json(folder.metrics, {**complete, **metrics, "seconds_total": round(seconds, 3)})
-    _track(trial, folder)
-    folder.freeze()
     status = result.status if result.status in FINAL_STATUSES else "failed"
-    if started:
-        folder.seal_manifest(status=status, error=result.message, notebooks=result.notebooks,
-                             ended_at=_now())
+    try:
+        _track(trial, folder)
+    finally:  # a full disk can fail the store's writes: the folder is still frozen and sealed
+        folder.freeze()
+        if started:
+            folder.seal_manifest(status=status, error=result.message, notebooks=result.notebooks,
+                                 ended_at=_now())
     trial.end(status)
 
 

@@ -7,6 +7,7 @@ backends' ``read_table`` (the GPU one decodes Parquet with cuDF) falls back to i
 from __future__ import annotations
 
 import importlib.util
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +43,7 @@ def read_table(path: str, columns: list[str] | None = None) -> pd.DataFrame:
         if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(path, columns=columns)
         return pd.read_csv(path, usecols=columns, engine="pyarrow")
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    except (OSError, EOFError, zlib.error, ValueError, pa.ArrowException) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"{path}: could not read the table ({reason}); check that it is a valid "

@@ -86,14 +86,15 @@ def _training(root: Path, file: Path, environ: Mapping[str, str]) -> JobLayout:
 
 def _processing(root: Path, file: Path, environ: Mapping[str, str]) -> JobLayout:
     config = _read_json(file)
-    values = {**(config.get("Environment") or {}),
+    values = {**_field(config, "Environment", dict, file),
               **{key: value for key, value in environ.items() if key.startswith(ENV_PREFIX)}}
     spec = JobSpec.from_values(values, f"{file} (Environment)")
     job = config.get("ProcessingJobName")
     if not job:
         raise ConfigError(f"{file}: no ProcessingJobName; is this a SageMaker processing job?")
-    inputs = {item["InputName"]: _local(root, item["S3Input"]["LocalPath"])
-              for item in config.get("ProcessingInputs", []) if "S3Input" in item}
+    inputs = dict(_processing_input(root, file, index, item)
+                  for index, item in enumerate(_field(config, "ProcessingInputs", list, file))
+                  if not isinstance(item, dict) or "S3Input" in item)
     for name in ("config", "data"):
         if name not in inputs:
             raise ConfigError(f"{file}: no processing input named {name!r}; "
@@ -102,7 +103,43 @@ def _processing(root: Path, file: Path, environ: Mapping[str, str]) -> JobLayout
                      _input_file(inputs["data"], spec.data_file), root / "output" / "message")
 
 
+def _field(config: Mapping[str, Any], key: str, kind: type[dict] | type[list], file: Path) -> Any:
+    """``config[key]``, empty when absent or null.
+
+    Raises:
+        ConfigError: the value is not a JSON object (``dict``) or array (``list``) as SageMaker writes.
+    """
+    value = config.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        shape = "an object" if kind is dict else "an array"
+        raise ConfigError(f"{file}: {key} must be {shape}, not {json.dumps(value)[:80]}; "
+                          "start the job with `seglab submit`")
+    return value
+
+
+def _processing_input(root: Path, file: Path, index: int, item: Any) -> tuple[str, Path]:
+    """One ``ProcessingInputs`` entry with an ``S3Input``: its ``InputName`` and local folder.
+
+    Raises:
+        ConfigError: the entry lacks ``InputName`` or ``S3Input.LocalPath`` (or they are not text).
+    """
+    where = f"{file}: ProcessingInputs[{index}]"
+    s3_input = item.get("S3Input") if isinstance(item, dict) else None
+    name = item.get("InputName") if isinstance(item, dict) else None
+    local = s3_input.get("LocalPath") if isinstance(s3_input, dict) else None
+    for key, value in (("InputName", name), ("S3Input.LocalPath", local)):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} has no {key} (text); start the job with `seglab submit`")
+    return name, _local(root, local)
+
+
 def _input_file(folder: Path, name: str) -> Path:
+    """``folder/name``; ``name`` is a plain file name, so an input never reads outside its channel."""
+    if PurePosixPath(name).name != name:
+        raise ConfigError(f"data_file {name[:200]!r}: must be a file name inside the {folder.name!r} "
+                          "input, without folders; start the job with `seglab submit`")
     path = folder / name
     if not path.is_file():
         raise ConfigError(f"{path}: input file not found; the {folder.name!r} input must hold {name}")

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from seglab.config import Config, load_config
+from seglab.config import Config, load_config, load_yaml
 from seglab.errors import ConfigError
 
 TOP_LEVEL_KEYS = ("name", "base", "grid", "random")
@@ -95,7 +95,7 @@ def load_grid(path: str | Path) -> GridSpec:
     if not source.is_file():
         raise ConfigError(f"{source}: grid file not found (pass --grid with an existing YAML file)")
     try:
-        raw = yaml.safe_load(source.read_text()) or {}
+        raw = load_yaml(source.read_text(), str(source)) or {}
     except yaml.YAMLError:
         raise ConfigError(f"{source}: not valid YAML") from None
     return parse_grid(raw, str(source), default_name=source.stem)

@@ -197,7 +197,8 @@ def _sort(frame: pd.DataFrame, sort: str | None) -> pd.DataFrame:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection)."""
+"""A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection);
+leading whitespace does not stop it (spreadsheets trim it: `` =cmd``)."""
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -206,7 +207,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     Numbers stay numbers: only text (names, tags, parameters as text) can carry a formula.
     """
     def cell(value: Any) -> Any:
-        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+        formula = isinstance(value, str) and (value.startswith(FORMULA_STARTS)
+                                              or value.lstrip().startswith(FORMULA_STARTS))
+        return f"'{value}" if formula else value
 
     safe = frame.copy()
     for column in safe.columns:
