@@ -40,18 +40,46 @@ def test_selection_reasons() -> None:
     assert result.dropped["junk"].startswith("isolated")
     assert result.dropped["rare_flag"].startswith("sparse")
     assert result.dropped["region=A"] == "categorical"
-    assert result.names == ["spend_total", "n_orders", "recency_days", "basket_size",
-                            "counts_svd_1", "counts_svd_2"]
+    assert result.names == ["spend_total", "n_orders", "recency_days", "counts_svd_1",
+                            "counts_svd_2"]
     assert result.n_features_in == 11
 
 
 def test_matrix_is_float32_finite_and_block_weighted() -> None:
     result = _build(_table(), count_weight=0.5)
-    assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 6)
+    assert result.matrix.dtype == np.float32 and result.matrix.shape == (2000, 5)
     assert np.isfinite(result.matrix).all()
     variance = result.matrix.var(axis=0)
-    assert variance[:4].sum() == pytest.approx(1.0, rel=1e-3)
-    assert variance[4:].sum() == pytest.approx(0.25, rel=1e-3)
+    assert variance[:3].sum() == pytest.approx(1.0, rel=1e-3)
+    assert variance[3:].sum() == pytest.approx(0.25, rel=1e-3)
+
+
+def test_a_basket_is_found_without_a_hint_and_its_size_embedded_on_request() -> None:
+    frame = _table()
+    found = build_features(frame, FeaturesConfig(count_components=2), seed=0,
+                           categorical={"region": ["region=A"]})
+    assert found.kinds.of("basket") == []  # 4 count columns are too few for a basket block
+    wide = frame.assign(**{f"cat_{j}": np.roll(frame["cat_d"].to_numpy(), j) for j in range(6)})
+    found = build_features(wide, FeaturesConfig(count_components=2), seed=0)
+    assert "counts_svd_1" in found.names and "basket_size" not in found.names
+    sized = build_features(wide, FeaturesConfig(count_components=2, basket_size=True), seed=0)
+    assert "basket_size" in sized.names
+    assert sized.transforms["basket_size"].startswith("items per customer")
+
+
+def test_a_column_related_only_to_the_basket_is_not_isolated() -> None:
+    rng = np.random.default_rng(5)
+    n = 3000
+    favourite = rng.integers(0, 2, n)
+    basket = rng.poisson(np.where(favourite[:, None] == np.arange(12) % 2, 1.5, 0.05), (n, 12))
+    frame = pd.DataFrame(basket, columns=[f"item{j}" for j in range(12)]).astype(np.float32)
+    frame["loyalty"] = favourite + rng.normal(0, 0.3, n)  # related to what they buy only
+    frame["noise_a"] = rng.normal(size=n)
+    frame["noise_b"] = rng.normal(size=n)
+    result = build_features(frame, FeaturesConfig(), seed=0)
+    assert len(result.kinds.of("basket")) == 12
+    assert "loyalty" in result.names
+    assert result.dropped["noise_a"].startswith("isolated")
 
 
 def test_products_and_ratios_of_other_columns_are_dropped() -> None:

@@ -96,6 +96,11 @@ class FeaturesConfig(_Section):
     count_smoothing: float = Field(10.0, ge=0.0)
     count_components: int = Field(6, ge=1)
     count_weight: float = Field(0.5, ge=0.0)
+    basket_size: bool = False
+    """Embed each customer's items over the basket block as a numeric feature beside the
+    shares. Off by default: the size is mostly how much a customer shops, not what; with it, a
+    6-segment basket table fell from ARI 0.63 to 0.19 and ``holdings_wide`` from 0.97 to 0.84.
+    The size is always in the segment profiles (``basket_size``)."""
     include_categorical: bool = False
     """Use categorical columns as features (one-hot, each column weighted as
     ``categorical_weight`` numeric columns). Off by default: measured on the corpus, UMAP puts

@@ -17,8 +17,13 @@ The preprocessing *is* the feature-selection story for sparse customer tables:
    variance of ``categorical_weight`` squared, so a categorical column weighs what one
    standardised numeric column weighs, however many levels it has (the weighting of FAMD,
    Pagès 2004);
-4. count block (``count_columns``): empirical-Bayes smoothed shares, square root (Hellinger),
-   TruncatedSVD. Sparse counts are never z-scored: that lets rare columns dominate the kNN graph;
+4. basket block (the columns :mod:`seglab.kinds` finds to be a basket, or ``count_columns``
+   names): empirical-Bayes smoothed shares, square root (Hellinger), TruncatedSVD. Sparse
+   counts are never z-scored: that lets rare columns dominate the kNN graph. The basket size
+   (items per customer) is embedded only with ``basket_size: true`` (measured: it is mostly
+   how much a customer shops, and swamped the shares); the isolation filter of step 2 counts
+   the basket's components as other columns, so a numeric column related to what customers
+   buy is kept and one related to nothing is dropped;
 5. block weighting: the numeric-and-categorical block and the count block each scaled to total
    variance 1, the count block then times ``count_weight``;
 6. optional PCA.
@@ -57,6 +62,9 @@ CORRELATION_CELLS = 20_000_000
 """Rows x columns ranked for the correlation filter (wide tables use fewer rows: 10,000
 columns rank 2,000 rows, 80 MB, and the 10,000 x 10,000 correlation matrix takes 400 MB)."""
 SHARED_SCALE_MIN_COLUMNS = 8
+CONTEXT_ROWS = 5_000
+"""Rows on which numeric columns are correlated with the basket's components for the isolation
+filter."""
 BASKET_SIZE = "basket_size"
 """The feature holding a customer's items over the basket block (shares hide the size)."""
 """Fewest integer columns that :func:`shared_scale_columns` takes for one shared scale."""
@@ -124,12 +132,16 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
     stats_rows = _sample_rows(len(frame), cfg.stats_sample, rng)
     numeric = _drop_sparse(frame, numeric, cfg.min_nonzero_fraction, dropped)
     counts = _drop_sparse(frame, counts, 0.0, dropped)
+    basket_block = _count_block(frame, counts, cfg, seed) if counts else None
     numeric_frame = frame[numeric]
-    if counts:
-        size_name = _free_name(BASKET_SIZE, frame.columns)
+    context = None
+    if basket_block is not None and cfg.basket_size:
+        size_name = free_name(BASKET_SIZE, frame.columns)
         numeric_frame = numeric_frame.assign(**{size_name: basket_size(frame, counts)})
         transforms[size_name] = f"items per customer over the {len(counts)} basket columns"
-    numeric = _select_numeric(numeric_frame.iloc[stats_rows], cfg, dropped)
+    if basket_block is not None:
+        context = pd.DataFrame(basket_block[0][stats_rows[:CONTEXT_ROWS]])
+    numeric = _select_numeric(numeric_frame.iloc[stats_rows], cfg, dropped, context)
 
     blocks: list[tuple[np.ndarray, list[str], float]] = []
     parts: list[np.ndarray] = []
@@ -143,9 +155,8 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
         transforms[name] = f"one-hot ({len(columns)} levels), weighted as one column"
     if parts:
         blocks.append((np.hstack(parts), names, 1.0))
-    if counts:
-        matrix, count_names = _count_block(frame, counts, cfg, seed)
-        blocks.append((matrix, count_names, cfg.count_weight))
+    if basket_block is not None:
+        blocks.append((*basket_block, cfg.count_weight))
         transforms.update(dict.fromkeys(counts, "smoothed shares (Hellinger), SVD"))
     if not blocks:
         raise DataError("no feature column left after selection: check features.exclude, "
@@ -168,7 +179,7 @@ def basket_size(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
         for start in range(0, max(len(frame), 1), CHUNK_ROWS)]).astype(np.float32)
 
 
-def _free_name(name: str, taken: Sequence[str]) -> str:
+def free_name(name: str, taken: Sequence[str]) -> str:
     """``name``, with underscores appended until no column of the table has it."""
     while name in set(taken):
         name += "_"
@@ -228,9 +239,15 @@ def _drop_sparse(frame: pd.DataFrame, columns: list[str], min_fraction: float,
     return [c for c in columns if c not in dropped]
 
 
-def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
-                    dropped: dict[str, str]) -> list[str]:
-    """Correlation filter in column order, then the isolation filter among the survivors."""
+def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig, dropped: dict[str, str],
+                    context: pd.DataFrame | None = None) -> list[str]:
+    """Correlation filter in column order, then the isolation filter among the survivors.
+
+    ``context`` (the basket block's components on the first rows of the sample: what the
+    customer buys, not how much) counts as "other columns" for the isolation filter: a numeric
+    column related to the basket's composition is not isolated; the basket size is kept only
+    when it is related to something (big baskets buy other things than small ones).
+    """
     columns = list(sample.columns)
     if len(columns) < 2:
         return columns
@@ -254,6 +271,8 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
         return [columns[j] for j in kept]
     np.fill_diagonal(rho, 0.0)
     strongest = rho.max(axis=1)
+    if context is not None:
+        strongest = np.maximum(strongest, _strongest_with(sample.iloc[:len(context)], context))
     threshold = max(cfg.isolation_threshold, chance_correlation(len(columns), rows))
     isolated = [j for j in kept if strongest[j] < threshold]
     if len(isolated) == len(kept):  # no column relates to any other: keep them all
@@ -261,6 +280,13 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig,
     for j in isolated:
         dropped[columns[j]] = f"isolated (max |rho| {strongest[j]:.2f} to any other column)"
     return [columns[j] for j in kept if columns[j] not in dropped]
+
+
+def _strongest_with(sample: pd.DataFrame, context: pd.DataFrame) -> np.ndarray:
+    """Each sample column's largest |Spearman rho| with any context column."""
+    rho = spearman(pd.concat([sample.reset_index(drop=True), context.reset_index(drop=True)],
+                             axis=1))[:sample.shape[1], sample.shape[1]:]
+    return np.nan_to_num(np.abs(rho), nan=0.0).max(axis=1, initial=0.0)
 
 
 def chance_correlation(n_columns: int, n_rows: int) -> float:
@@ -350,7 +376,7 @@ def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndar
             np.log1p(column, out=column)
             done.append(f"log1p (skewness {skew:.1f})")
         if done:
-            transforms[name] = ", ".join(done)
+            transforms[name] = ", ".join([*filter(None, [transforms.get(name)]), *done])
     sample = values[stats_rows]
     if cfg.scaling == "robust":
         q25, center, q75 = np.percentile(sample, [25, 50, 75], axis=0)

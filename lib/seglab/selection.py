@@ -45,7 +45,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_samples
 
 from seglab import eps as eps_search
-from seglab.backend import Backend
+from seglab.backend import GMM_REG_COVAR, Backend
 from seglab.backend.density import DensityTree
 from seglab.cluster import relabel_by_size
 from seglab.config import ClusterConfig, EpsConfig, ReduceConfig
@@ -359,7 +359,8 @@ def _partitions(coords: np.ndarray, backend: Backend, seed: int) -> list[Candida
         return []
     scan_rows = _sample(len(host), PARTITION_SCAN_SAMPLE, np.random.default_rng(seed))
     scan = host[scan_rows]
-    bic = {k: GaussianMixture(k, random_state=seed).fit(scan).bic(scan) for k in ks}
+    bic = {k: GaussianMixture(k, reg_covar=GMM_REG_COVAR, random_state=seed).fit(scan).bic(scan)
+           for k in ks}
     gmm_k = min(bic, key=bic.__getitem__)
     distances = pairwise_distances(scan.astype(np.float32))
     silhouettes = {k: _silhouette(distances, backend.to_numpy(

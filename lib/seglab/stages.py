@@ -227,6 +227,10 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
         customers["truth"] = table.truth
     CUSTOMERS.write(folder, customers)
     profile_table = table.features[profile_columns]
+    basket = feature_set.kinds.of("basket")
+    if basket:
+        name = features.free_name(features.BASKET_SIZE, table.features.columns)
+        profile_table = profile_table.assign(**{name: features.basket_size(table.features, basket)})
     PROFILE_TABLE.write(folder, profile_table)
     PROFILE_STATS.write(folder, profiles.population_stats(profile_table).to_dict())
     PCA_VARIANCE.write(folder, features.raw_pca_variance(table.features,

@@ -17,6 +17,10 @@ from seglab.backend.density import DensityTree, Selection
 from seglab.errors import SeglabError
 
 BackendName = Literal["auto", "cpu", "gpu"]
+GMM_REG_COVAR = 1e-4
+"""Added to the diagonal of every Gaussian mixture covariance: a UMAP embedding (min_dist 0)
+can pack a segment onto a nearly flat sheet, whose covariance scikit-learn's default 1e-6
+cannot invert (a basket table crashed notebook 04)."""
 
 
 class Backend(Protocol):

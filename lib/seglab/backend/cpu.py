@@ -27,6 +27,7 @@ from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
+from seglab.backend import GMM_REG_COVAR
 from seglab.backend.cluster_indices import calinski_harabasz, davies_bouldin
 from seglab.backend.density import Selection, SpanningTree
 from seglab.progress import bar_options
@@ -172,8 +173,8 @@ class CpuBackend:
     def gaussian_mixture(self, X: Any, *, n_components: int, seed: int) -> np.ndarray:
         """Full-covariance Gaussian mixture."""
         model = GaussianMixture(n_components=n_components, covariance_type="full",
-                                random_state=seed)
-        return model.fit_predict(self.asarray(X)).astype(np.int64)
+                                reg_covar=GMM_REG_COVAR, random_state=seed)
+        return model.fit_predict(np.asarray(self.asarray(X), dtype=np.float64)).astype(np.int64)
 
     def silhouette_samples(self, X: Any, labels: Any) -> np.ndarray:
         """Per-point silhouette (O(n^2) time: callers sample)."""

@@ -29,6 +29,7 @@ from typing import Any
 import cupy as cp
 import numpy as np
 
+from seglab.backend import GMM_REG_COVAR
 from seglab.backend.cluster_indices import calinski_harabasz, davies_bouldin
 from seglab.backend.density import RefitTree, Selection
 from seglab.errors import SeglabError
@@ -273,8 +274,8 @@ class GpuBackend:
         from sklearn.mixture import GaussianMixture
 
         model = GaussianMixture(n_components=n_components, covariance_type="full",
-                                random_state=seed)
-        return cp.asarray(model.fit_predict(self.to_numpy(X)).astype(np.int64))
+                                reg_covar=GMM_REG_COVAR, random_state=seed)
+        return cp.asarray(model.fit_predict(self.to_numpy(X).astype(np.float64)).astype(np.int64))
 
     # -- scores --------------------------------------------------------------------------
 
