@@ -83,9 +83,6 @@ class Structure:
     categorical_columns: tuple[str, ...] = ()
     numeric_columns: tuple[str, ...] = ()
 
-    def __bool__(self) -> bool:
-        return bool(self.count_columns or self.categorical_columns or self.numeric_columns)
-
     def columns(self, frame: pd.DataFrame) -> dict[str, list[str]]:
         """``counts``, ``categorical`` and ``numeric``: the frame's columns each glob list matches,
         in the frame's order; a glob that matches nothing is an error."""
@@ -251,12 +248,11 @@ def basket_shares(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return np.where(totals > 0, counts / np.where(totals > 0, totals, 1), 1.0 / len(columns))
 
 
-def standardised(frame: pd.DataFrame, columns: list[str], impute: bool = True) -> np.ndarray:
-    """Numeric columns standardised (constant ones centred only); missing values imputed by the
-    median, or kept as NaN with ``impute=False``."""
+def standardised(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Numeric columns (text parsed; unparseable as missing), missing values imputed by the
+    median, standardised (constant ones centred only)."""
     values = frame[columns].apply(pd.to_numeric, errors="coerce").astype(np.float64)
-    if impute:
-        values = values.fillna(values.median())
+    values = values.fillna(values.median())
     std = values.std(ddof=0).replace(0.0, 1.0).fillna(1.0)
     return ((values - values.mean()) / std).to_numpy()
 
