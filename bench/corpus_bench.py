@@ -3,9 +3,9 @@ table, beside the yardsticks.
 
 For each table of :data:`bench.corpus.CORPUS`: write the file, run the user's default path
 (``run_pipeline`` with ``engine="direct"`` on ``params/default.yaml`` plus the table's
-``data.*`` overrides, ``tracking.backend=local`` and, except for the generator's tables,
-``features.count_columns=[]``), read whatever ``metrics.json`` holds, then run
-:mod:`bench.yardsticks` on the same file. A failed run or yardstick is recorded with its
+``data.*`` overrides and ``tracking.backend=local``: no per-table hint), read whatever
+``metrics.json`` holds, then run :mod:`bench.yardsticks` on the same file (the expert yardsticks
+with the table's declared ``structure``). A failed run or yardstick is recorded with its
 message; the bench goes on. Results: one JSON (``--out``) and a Markdown table (``--summary``).
 
 Example::
@@ -92,11 +92,12 @@ def run_seglab(table: CorpusTable, directory: str | Path, overrides: Iterable[st
             "seconds_wall": round(time.perf_counter() - started, 2), "run_dir": str(run_dir)}
 
 
-def fingerprint(path: Path) -> str:
-    """SHA-256 of a table file and of the yardsticks' source: equal fingerprints, equal
-    yardstick results (they do not depend on seglab's code)."""
+def fingerprint(path: Path, structure: yardsticks.Structure = yardsticks.NO_STRUCTURE) -> str:
+    """SHA-256 of a table file, its declared structure and the yardsticks' source: equal
+    fingerprints, equal yardstick results (they do not depend on seglab's code)."""
     digest = hashlib.sha256(path.read_bytes())
     digest.update(Path(yardsticks.__file__).read_bytes())
+    digest.update(repr(structure).encode())
     return digest.hexdigest()
 
 
@@ -122,7 +123,7 @@ def bench_table(table: CorpusTable, work_dir: Path, overrides: Iterable[str] = (
               if key != "run_dir"}
     path = work_dir / "data" / table.filename
     frame_shape = _shape(path)
-    entry.update(rows=frame_shape[0], columns=frame_shape[1], fingerprint=fingerprint(path),
+    entry.update(rows=frame_shape[0], columns=frame_shape[1], fingerprint=fingerprint(path, table.structure),
                  seglab=seglab)
     if earlier and earlier.get("fingerprint") == entry["fingerprint"] and "yardsticks" in earlier:
         entry.update(yardsticks=earlier["yardsticks"], seconds_yardsticks=earlier.get("seconds_yardsticks"),
@@ -130,7 +131,8 @@ def bench_table(table: CorpusTable, work_dir: Path, overrides: Iterable[str] = (
         return entry
     started = time.perf_counter()
     try:
-        entry["yardsticks"] = run_yardsticks(path, table.id_column, table.label_column)
+        entry["yardsticks"] = run_yardsticks(path, table.id_column, table.label_column,
+                                             structure=table.structure)
     except Exception as exc:
         entry["yardsticks"] = {"error": f"{type(exc).__name__}: {exc}"}
     entry["seconds_yardsticks"] = round(time.perf_counter() - started, 2)
@@ -199,13 +201,14 @@ def summary_table(results: dict[str, Any]) -> str:
     """The Markdown table of one bench session, with a failures list under it."""
     header = ("| table | rows | cols | kind | seglab status | verdict | segments | largest | noise "
               "| silhouette (emb / feat) | stability | ARI | seconds | KMeans k | GMM k "
-              "| UMAP+DBSCAN | UMAP+HDBSCAN |")
+              "| UMAP+DBSCAN | UMAP+HDBSCAN | KMeans k, expert | UMAP-hellinger+PLSCAN | StepMix (BIC k) "
+              "| k-prototypes k |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     failures = []
     for entry in results["tables"]:
         if "skipped" in entry:
             lines.append(f"| {entry['name']} | | | {entry['kind']} | skipped: {entry['skipped']} |"
-                         + " |" * 12)
+                         + " |" * (header.count("|") - 5))
             continue
         seglab = entry["seglab"]
         status = seglab["status"]
@@ -222,6 +225,10 @@ def summary_table(results: dict[str, Any]) -> str:
         ]) + " |")
     notes = ["", "Yardstick cells: ARI (clusters found) on labelled tables; clusters, largest share "
              "and feature-space silhouette on unlabelled ones. KMeans/GMM are given the true k.",
+             "Expert yardsticks use the table's declared structure (count / categorical / numeric "
+             "columns), never given to seglab: KMeans on Hellinger rows of the counts, standardised "
+             "numerics and one-hot categoricals; UMAP (hellinger) on basket shares + PLSCAN; StepMix "
+             "latent classes with k by BIC; k-prototypes with the true k. Blank: not applicable.",
              "Largest and noise are shares of all rows; seconds are seglab's wall time."]
     if failures:
         notes += ["", "Failed seglab runs:", "", *failures]
@@ -259,9 +266,8 @@ def _summary_intro() -> str:
         "Tables: `bench/corpus.py` (builders, offline, seeded); yardsticks: `bench/yardsticks.py`;",
         "driver: `make bench-corpus` (`python -m bench.corpus_bench`). Each seglab run is",
         "`run_pipeline(..., engine=\"direct\")` on `params/default.yaml` with the table's `data.*`",
-        "overrides, `tracking.backend=local` and, except for the generator's tables,",
-        "`features.count_columns=[]`: what a user passing `--data PATH --set data.id_column=...`",
-        "gets. Columns counted with the id and label columns.",
+        "overrides and `tracking.backend=local`, no per-table hint: what a user passing",
+        "`--data PATH --set data.id_column=...` gets. Columns counted with the id and label columns.",
         "",
         *rows,
     ])

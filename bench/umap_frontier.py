@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import SYNTH_COUNT_COLUMNS, CorpusTable, get
+from bench.corpus import CorpusTable, get
 from bench.corpus_bench import DEFAULT_PARAMS, git_commit, run_seglab, work_folder
 from bench.machine import load_average, machine_facts
 from bench.markdown import replace_block
@@ -46,9 +46,9 @@ DEMO_PARAMS = BENCH_DIR.parent / "params" / "demo.yaml"
 GENERATOR = CorpusTable("generator_200k", "labelled", "synthetic customers, 200k rows",
                         "customer_id", "segment", "the demo table at the bench's 200k rows",
                         partial(make_customers, 200_000, seed=0), "parquet",
-                        "seglab data synth --rows 200000 --seed 0",
-                        extra_overrides=(SYNTH_COUNT_COLUMNS,))
-"""The generator's table, identical to ``seglab data synth --rows 200000 --seed 0``."""
+                        "seglab data synth --rows 200000 --seed 0")
+"""The generator's table, identical to ``seglab data synth --rows 200000 --seed 0``; run with
+params/demo.yaml, which names its count columns."""
 CORPUS_TABLES = ("synth_s11", "holdings_wide", "digits_nudged", "rfm_groups")
 """Labelled corpus tables of 4,000-8,000 rows: the largest labelled ones."""
 EPOCHS: tuple[int | None, ...] = (None, 100, 50)
