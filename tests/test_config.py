@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("name", ["demo.yaml", "tiny.yaml"])
 def test_shipped_params_files_are_valid(name):
     config = load_config(ROOT / "params" / name)
-    assert config.features.count_columns == ["cat_*"]
+    assert config.features.count_columns == [] and config.features.kinds == {}  # found, not told
     assert config.data.label_column == "segment"
 
 
@@ -22,6 +22,7 @@ def test_default_params_ask_nothing_of_a_users_table():
     """No demo label column, no demo count columns: any table with its id column runs."""
     config = load_config(ROOT / "params" / "default.yaml")
     assert config.data.label_column is None and config.features.count_columns == []
+    assert config.features.kinds == {}
     assert config.cluster.algorithm == "auto"
 
 
