@@ -100,3 +100,20 @@ def test_rows_beyond_the_sample_take_their_neighbours_label(blobs) -> None:
     assert np.array_equal(labels[sample], truth[sample])
     clustered = truth >= 0
     assert np.mean(labels[clustered] == truth[clustered]) > 0.98
+
+
+def test_the_margin_says_how_close_another_answer_came(blobs) -> None:
+    X, _ = blobs
+    settings = _settings(len(X))
+    chosen_set = selection.choose(selection.score_all(selection.candidates(X, BACKEND, settings),
+                                                      X, X, BACKEND, settings))
+    others = [item for item in chosen_set.scored
+              if item.admissible and item.n_clusters != chosen_set.chosen.n_clusters]
+    if others:
+        best_other = max(item.coverage_silhouette for item in others)
+        assert chosen_set.margin == pytest.approx(
+            chosen_set.chosen.coverage_silhouette - best_other, abs=1e-4)
+    else:
+        assert chosen_set.margin is None
+    alone = selection.Selection([chosen_set.chosen], chosen_set.chosen, "only one")
+    assert alone.margin is None

@@ -150,6 +150,19 @@ class Selection:
         frame["chosen"] = [item is self.chosen for item in self.scored]
         return frame
 
+    @property
+    def margin(self) -> float | None:
+        """The chosen candidate's coverage silhouette less that of the best admissible
+        candidate with another number of segments (``None`` when there is none): below about
+        0.02 the choice is within sample noise and can flip on another seed, row order or CPU
+        (``python -m bench.spread`` counts the flips)."""
+        others = [item for item in self.scored if item.admissible
+                  and item.n_clusters != self.chosen.n_clusters]
+        if not others:
+            return None
+        runner_up = max(item.coverage_silhouette for item in others)
+        return round(self.chosen.coverage_silhouette - runner_up, 4)
+
     def stability_record(self, sample_size: int) -> dict[str, Any]:
         """``stability.json`` for the chosen candidate, measured on a sample of ``sample_size``."""
         draws = self.chosen.stability_draws

@@ -444,13 +444,14 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
     table = chosen_set.table()
     CANDIDATES.write(folder, table)
     SELECTION.write(folder, {"selected": selection.describe(chosen), "rule": chosen_set.reason,
-                             "sample_size": len(sample), "verdict": judged.to_dict()})
+                             "margin": chosen_set.margin, "sample_size": len(sample),
+                             "verdict": judged.to_dict()})
     STABILITY.write(folder, chosen_set.stability_record(len(sample)))
     params = chosen.candidate.params
     folder.record_metrics(
         verdict=judged.level, selected=selection.describe(chosen), n_candidates=len(table),
-        stability_ari=chosen.stability, min_samples=params.get("min_samples"),
-        eps=params.get("eps"),
+        selection_margin=chosen_set.margin, stability_ari=chosen.stability,
+        min_samples=params.get("min_samples"), eps=params.get("eps"),
     )
     result = clustering.Clustering(algorithm=chosen.candidate.algorithm,
                                    labels=clustering.relabel_by_size(labels), core_mask=None,
