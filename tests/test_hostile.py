@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fault_support import FAST, TINY, check_guarantees, dead_owner, run_faulted, run_folder
+from fault_support import FAST, QUICK, TINY, check_guarantees, dead_owner, run_faulted, run_folder
 
 from seglab import cache, cli, report
 from seglab.artifacts import EXPLORATION, REDUCTION
@@ -114,6 +114,22 @@ def test_truncating_an_entry_leaves_earlier_runs_whole_and_finished_runs_read_on
     assert (runs / "done" / "artifacts" / "embedding.npy").stat().st_nlink == 1
     files = [path for path in (runs / "done").rglob("*") if path.is_file()]
     assert files and all(not path.stat().st_mode & 0o222 for path in files)
+
+
+def test_every_file_of_a_finished_run_has_one_mode_0444(tmp_path):
+    """Atomic writes (manifest, metrics, report, artifacts) were 0400 while figures were 0444."""
+    runs = tmp_path / "runs"
+    previous = os.umask(0o022)
+    try:
+        assert _run(runs, "done", fast=QUICK) == 0
+        assert main(["report", str(runs / "done")]) == 0  # the one rewrite of a finished run
+    finally:
+        os.umask(previous)
+    modes = {str(path.relative_to(runs / "done")): oct(path.stat().st_mode & 0o777)
+             for path in (runs / "done").rglob("*") if path.is_file()}
+    assert {"report.html", "manifest.json", "metrics.json", "figures/embedding.png",
+            "artifacts/features.npy"} <= set(modes)
+    assert set(modes.values()) == {"0o444"}, modes
 
 
 def test_a_finished_run_refuses_a_notebook_rerun_in_place(tmp_path):
