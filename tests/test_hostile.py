@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fault_support import FAST, QUICK, TINY, check_guarantees, dead_owner, run_faulted, run_folder
 
 from seglab import cache, cli, report
 from seglab.artifacts import EXPLORATION, REDUCTION
@@ -41,8 +42,6 @@ from seglab.tracking import leaderboard
 from seglab.tracking.local import LocalStore
 from seglab.tracking.sync import one_line
 
-TINY = "params/tiny.yaml"
-FAST = ["reduce.method=none", "cluster.baselines=[]", "report.stability_draws=0"]
 UMAP_FAST = ["reduce.n_epochs=10", "cluster.baselines=[]", "report.stability_draws=0"]
 
 
@@ -117,6 +116,22 @@ def test_truncating_an_entry_leaves_earlier_runs_whole_and_finished_runs_read_on
     assert files and all(not path.stat().st_mode & 0o222 for path in files)
 
 
+def test_every_file_of_a_finished_run_has_one_mode_0444(tmp_path):
+    """Atomic writes (manifest, metrics, report, artifacts) were 0400 while figures were 0444."""
+    runs = tmp_path / "runs"
+    previous = os.umask(0o022)
+    try:
+        assert _run(runs, "done", fast=QUICK) == 0
+        assert main(["report", str(runs / "done")]) == 0  # the one rewrite of a finished run
+    finally:
+        os.umask(previous)
+    modes = {str(path.relative_to(runs / "done")): oct(path.stat().st_mode & 0o777)
+             for path in (runs / "done").rglob("*") if path.is_file()}
+    assert {"report.html", "manifest.json", "metrics.json", "figures/embedding.png",
+            "artifacts/features.npy"} <= set(modes)
+    assert set(modes.values()) == {"0o444"}, modes
+
+
 def test_a_finished_run_refuses_a_notebook_rerun_in_place(tmp_path):
     from seglab.stages import open_run
 
@@ -131,7 +146,7 @@ def test_a_killed_run_refuses_a_notebook_rerun_in_place_before_anything_settled_
     from seglab.stages import open_run
 
     folder = RunFolder(tmp_path / "runs" / "killed").create()
-    folder.write_json(folder.manifest, _dead_owner())  # killed during 04: nothing settled it yet
+    folder.write_json(folder.manifest, dead_owner())  # killed during 04: nothing settled it yet
     before = sorted(path for path in folder.path.rglob("*") if path.is_file())
     manifest = folder.manifest.read_bytes()
     with pytest.raises(SeglabError, match="finished run"):
@@ -301,17 +316,9 @@ def test_ctrl_c_is_one_line_without_the_kernels_traceback(tmp_path):
     assert json.loads((runs / "stopped" / "manifest.json").read_text())["status"] == "interrupted"
 
 
-def _dead_owner() -> dict:
-    """A running manifest's owner facts, of a process that has ended on this host."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    return {"status": "running", "pid": int(dead.stdout), "pid_started": time.time() - 5,
-            "host": os.uname().nodename}
-
-
 def test_a_dead_owner_reads_interrupted_without_the_store(tmp_path):
     folder = RunFolder(tmp_path / "runs" / "ghost").create()
-    folder.write_json(folder.manifest, _dead_owner())
+    folder.write_json(folder.manifest, dead_owner())
     assert folder.settle() == "interrupted"
     assert folder.read_json(folder.manifest)["status"] == "interrupted"
 
@@ -529,23 +536,10 @@ def test_flag_values_are_text_never_yaml(name):
 
 
 # -- 11. recovery from hostile folders: nothing written outside, nothing lost -----------------------
-def _run_folder(path: Path, **manifest: object) -> Path:
-    """A small finished run folder as `seglab run` leaves one, its manifest updated with ``manifest``."""
-    folder = RunFolder(path).create()
-    folder.params.write_text("experiment: hostile\ncluster:\n  eps: 0.3\n")
-    folder.write_json(folder.metrics, {"silhouette": 0.5, "verdict": "clear"})
-    folder.write_json(folder.manifest, {
-        "run_id": path.name, "experiment": "hostile", "status": "completed",
-        "started_at": "2026-01-01T00:00:00+00:00", "ended_at": "2026-01-01T00:01:00+00:00",
-        "notebooks": [{"notebook": "00_kernel_setup.py", "status": "completed", "seconds": 1.5}],
-        "host": os.uname().nodename, "pid": 1, "pid_started": 1.0, **manifest})
-    return path
-
-
 def test_recover_never_follows_a_link_out_of_the_runs_folder(tmp_path, capsys):
     runs = tmp_path / "runs"
-    _run_folder(runs / "kept")
-    elsewhere = _run_folder(tmp_path / "elsewhere" / "victim", **_dead_owner())
+    run_folder(runs / "kept")
+    elsewhere = run_folder(tmp_path / "elsewhere" / "victim", **dead_owner())
     before = {path: path.read_bytes() for path in elsewhere.rglob("*") if path.is_file()}
     (runs / "linked").symlink_to(elsewhere, target_is_directory=True)
     capsys.readouterr()
@@ -569,11 +563,10 @@ def test_recover_never_follows_a_link_out_of_the_runs_folder(tmp_path, capsys):
 def test_recover_skips_a_malformed_folder_with_one_line_and_keeps_every_good_run(
         tmp_path, capsys, broken, what):
     runs = tmp_path / "runs"
-    _run_folder(runs / "kept")
+    run_folder(runs / "kept")
     LocalStore(runs).close()  # an old store to move aside
-    bad = _run_folder(runs / "bad", **(what if broken == "manifest.json" else {}))
-    if broken == "params.yaml":
-        (bad / broken).write_text(what)
+    bad = (run_folder(runs / "bad", params=what) if broken == "params.yaml"
+           else run_folder(runs / "bad", **what))
     capsys.readouterr()
 
     assert main(["store", "recover", "--runs-dir", str(runs)]) == 0
@@ -589,11 +582,11 @@ def test_a_recovery_that_fails_midway_loses_nothing_and_leaves_no_backup(tmp_pat
     from seglab.tracking import recover as recovery
 
     runs = tmp_path / "runs"
-    _run_folder(runs / "kept")
+    run_folder(runs / "kept")
     assert main(["store", "recover", "--runs-dir", str(runs)]) == 0
     for backup in runs.glob("seglab.db.before-recover-*"):
         backup.unlink()
-    _run_folder(runs / "second")
+    run_folder(runs / "second")
 
     def crash(tracker, folder):
         if folder.run_id == "second":
@@ -612,8 +605,8 @@ def test_a_recovery_that_fails_midway_loses_nothing_and_leaves_no_backup(tmp_pat
 
 def test_a_run_going_on_another_host_is_skipped_not_blocking(tmp_path, capsys):
     runs = tmp_path / "runs"
-    _run_folder(runs / "kept")
-    _run_folder(runs / "remote", status="running", host="elsewhere.example")
+    run_folder(runs / "kept")
+    run_folder(runs / "remote", status="running", host="elsewhere.example")
     capsys.readouterr()
 
     assert main(["store", "recover", "--runs-dir", str(runs)]) == 0
@@ -624,49 +617,13 @@ def test_a_run_going_on_another_host_is_skipped_not_blocking(tmp_path, capsys):
 
 
 # -- 12. a kill while the run ends: manifest and store agree ------------------------------------------
-KILL_AT = """
-import json, os, signal, sys
-from seglab.cli import main
-from seglab.tracking.local import LocalStore
-
-point, replace, end = sys.argv[1], os.replace, LocalStore.end
-
-def die():
-    os.kill(os.getpid(), signal.SIGKILL)
-
-def replacing(source, target):
-    final = str(target).endswith("manifest.json") and json.loads(open(source).read()).get(
-        "status") in ("completed", "failed", "interrupted")
-    if final and point == "before-final-manifest":
-        die()
-    replace(source, target)
-    if final and point == "after-final-manifest":
-        die()
-
-def ending(self, trial, component, status):
-    if not component and point == "store-end":
-        die()
-    end(self, trial, component, status)
-
-os.replace, LocalStore.end = replacing, ending
-sys.exit(main(sys.argv[2:]))
-"""
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["before-final-manifest", "after-final-manifest", "store-end"])
-def test_a_kill_while_the_run_ends_leaves_manifest_and_store_agreeing(tmp_path, point):
-    runs = tmp_path / "runs"
-    argv = ["run", "--engine", "direct", "--params", TINY, "--runs-dir", str(runs), "--run-id",
-            "victim", *[arg for item in FAST for arg in ("--set", item)]]
-    done = subprocess.run([sys.executable, "-c", KILL_AT, point, *argv], cwd=repo_root(),
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TQDM_DISABLE": "1"})
-    assert done.returncode == -signal.SIGKILL, done.stderr
-    row = leaderboard(runs).iloc[0]  # a reader: the store's reaper, the folder settled
-    manifest = json.loads((runs / "victim" / "manifest.json").read_text())
-    assert manifest["status"] == row["status"]
-    if row["status"] == "completed":
-        assert row["metrics.n_rows"] > 0
-        files = [path for path in (runs / "victim").rglob("*") if path.is_file()]
-        assert all(not path.stat().st_mode & 0o222 for path in files)
+def test_a_kill_while_the_run_ends_leaves_manifest_and_store_agreeing(tmp_path):
+    points = ["kill:before-final-manifest", "kill:after-final-manifest", "kill:store-end"]
+    for point, run in run_faulted(tmp_path, points).items():
+        assert run.code == -signal.SIGKILL, run.stderr
+        row = check_guarantees(run.runs, ["victim"]).iloc[0]  # a reader settles both
+        assert row["status"] == ("interrupted" if point == "kill:before-final-manifest"
+                                 else "completed"), point
+        if row["status"] == "completed":
+            assert row["metrics.n_rows"] > 0

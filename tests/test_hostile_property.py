@@ -157,3 +157,108 @@ def test_any_table_gives_a_completed_run_or_one_error_line(table, fmt, experimen
         for row in csv.reader(io.StringIO(out)):
             assert not any(cell.startswith(FORMULA_STARTS) for cell in row if not _number(cell)), row
     assert sorted(os.listdir(repo_root())) == project_before
+
+
+# -- YAML parameters and column names (issue 23) ----------------------------------------------
+HOSTILE_TEXT = st.one_of(
+    st.just(MARKUP),
+    st.just("cost in $\\frac{a}{$"),
+    st.text(st.sampled_from([*NAME_PARTS, "$", "\\", "\x00", "\x07", "\t", "\n", "\r", "\x1b",
+                             "\u202e", "*", "&", "!", "%", ":", "#", "{", "}", "[", "]"]),
+            min_size=1, max_size=12),
+    st.builds(lambda text, n: text * n, st.sampled_from(["=$<b>", "a\x01", "é"]),
+              st.integers(100, 5000)),  # very long
+)
+KNOWN_KEYS = ["experiment", "seed", "backend", "data.path", "data.id_column", "data.label_column",
+              "features.count_columns", "reduce.method", "cluster.eps", "cluster.baselines",
+              "report.title", "tracking.backend", "tracking.mlflow_uri"]
+
+
+@st.composite
+def parameter_files(draw: st.DrawFn) -> str:
+    """A parameters file: hostile values under known keys, written safely, pasted raw, or
+    reached through YAML aliases."""
+    import yaml
+
+    keys = draw(st.lists(st.sampled_from(KNOWN_KEYS), min_size=1, max_size=4, unique=True))
+    values = [draw(st.one_of(HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=3),
+                             st.floats(allow_nan=True), st.integers())) for _ in keys]
+    how = draw(st.sampled_from(["dumped", "raw", "alias"]))
+    if how == "dumped":
+        nested: dict = {}
+        for key, value in zip(keys, values, strict=True):
+            *sections, last = key.split(".")
+            node = nested
+            for section in sections:
+                node = node.setdefault(section, {})
+            node[last] = value
+        return yaml.safe_dump(nested, allow_unicode=draw(st.booleans()))
+    if how == "raw":
+        return "".join(f"{key.split('.')[0]}:\n  {key.split('.')[-1]}: {value}\n" if "." in key
+                       else f"{key}: {value}\n" for key, value in zip(keys, values, strict=True))
+    anchors = "".join(f"a{i}: &a{i} {json.dumps(value) if not isinstance(value, float) else 1.0}\n"
+                      for i, value in enumerate(values))
+    depth = draw(st.integers(1, 6))
+    lines = [f"l{level}: &l{level} [{', '.join([f'*l{level - 1}' if level else '*a0'] * 4)}]"
+             for level in range(depth)]
+    key = keys[0]
+    target = draw(st.sampled_from(["*a0", f"*l{depth - 1}"]))
+    body = f"{key.split('.')[0]}:\n  {key.split('.')[-1]}: {target}\n" if "." in key else \
+        f"{key}: {target}\n"
+    return anchors + "\n".join(lines) + "\n" + body
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=parameter_files())
+def test_hostile_yaml_parameters_are_a_config_or_one_short_config_error(text):
+    from seglab.config import Config, load_config
+    from seglab.errors import ConfigError
+
+    with tempfile.TemporaryDirectory(prefix="seglab-yaml-") as scratch:
+        path = Path(scratch) / "params.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            message = str(exc)
+            event("ConfigError")
+            assert "\n" not in message and "\r" not in message, message
+            assert len(message) <= 300, message
+            return
+    event("valid")
+    assert isinstance(config, Config)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hostile=st.lists(HOSTILE_TEXT, min_size=1, max_size=3), fmt=st.sampled_from(["csv", "parquet"]))
+def test_hostile_column_names_are_kept_through_loading_and_features_or_one_clear_error(hostile, fmt):
+    from seglab.config import load_config
+    from seglab.errors import SeglabError
+    from seglab.paths import resolve
+    from seglab.runfolder import RunFolder
+    from seglab.stages import explore
+
+    frame = pd.read_parquet(resolve("tests/data/tiny_customers.parquet")).head(120)
+    numeric = ["spend_total", "spend_12m", "avg_order_value"][:len(hostile)]
+    names = [f"{name[:2000]}{index}" for index, name in enumerate(hostile)]
+    frame = frame.rename(columns=dict(zip(numeric, names, strict=True)))
+    with tempfile.TemporaryDirectory(prefix="seglab-columns-") as scratch:
+        path = Path(scratch) / f"table.{fmt}"
+        frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+        config = load_config(resolve("params/tiny.yaml"), overrides=[
+            f"data.path={json.dumps(str(path))}", "features.stats_sample=100"])
+        folder = RunFolder(Path(scratch) / "runs" / "columns").create()
+        folder.write_json(folder.manifest, {"status": "running", "pid": os.getpid()})
+        try:
+            explore(folder, config)
+        except SeglabError as exc:
+            event("clear error")
+            assert "\n" not in str(exc) and len(str(exc)) <= 300, str(exc)
+            return
+        event("kept")
+        profiled = pd.read_parquet(folder.artifact("profile_table.parquet")).columns
+        assert set(names) <= set(profiled), sorted(set(names) - set(profiled))

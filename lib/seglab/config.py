@@ -338,14 +338,16 @@ def validate_config(raw: Mapping[str, Any], source: str = "config",
     try:
         return Config.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = []
+        problems, keys = [], []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"])
             given = [text for name, text in (origins or {}).items()
                      if key == name or key.startswith(f"{name}.")]
             problems.append(f"--set {_cut(given[0])}: {_describe(error)}" if given
                             else f"{source}: {_describe(error)}")
-        raise ConfigError("; ".join(problems)) from None
+            keys.append(key or "config")
+        more = f"; {len(keys) - 1} more at {_cut(', '.join(keys[1:]))}" if len(keys) > 1 else ""
+        raise ConfigError(problems[0] + more) from None  # one short line however many problems
 
 
 def redacted(config: Config) -> Config:
@@ -430,7 +432,7 @@ def _set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "config"
+    key = _cut(".".join(str(part) for part in error["loc"]) or "config")
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key (check the spelling against params/default.yaml)"
     message = error["msg"].removeprefix("Value error, ")

@@ -247,11 +247,24 @@ def atomic_write_text(path: Path, text: str, read_only: bool = False) -> None:
             os.chmod(tmp, os.stat(tmp).st_mode & ~_WRITE_BITS)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+NEW_FILE_MODE = 0o666 & ~_umask()
+"""The mode ``open()`` gives a new file here (0644 under the usual umask 022). Atomic writes
+give their file this mode too (``mkstemp`` makes 0600), so every file of a finished run has
+one mode once frozen: 0444 under umask 022."""
+
+
 @contextmanager
 def _atomic_path(path: Path) -> Iterator[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, NEW_FILE_MODE)
     try:
         yield tmp
         os.replace(tmp, path)

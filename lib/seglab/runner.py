@@ -328,12 +328,17 @@ def _finish(folder: RunFolder, trial: Run, result: RunResult, seconds: float) ->
         complete = {key: metrics.get(key) for key in keys}
         folder.write_json(folder.metrics, {**complete, **metrics, "seconds_total": round(seconds, 3)})
     status = result.status if result.status in FINAL_STATUSES else "failed"
+    error = result.message
     try:
         _track(trial, folder)
+    except Exception as exc:  # a run the store could not record did not complete
+        if status == "completed":
+            status, error = "failed", f"the tracking store could not record the run: {exc}"
+        raise
     finally:  # a full disk can fail the store's writes: the folder is still frozen and sealed
         folder.freeze()
         if started:
-            folder.seal_manifest(status=status, error=result.message, notebooks=result.notebooks,
+            folder.seal_manifest(status=status, error=error, notebooks=result.notebooks,
                                  ended_at=_now())
     trial.end(status)
 
