@@ -140,7 +140,8 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
         numeric_frame = numeric_frame.assign(**{size_name: basket_size(frame, counts)})
         transforms[size_name] = f"items per customer over the {len(counts)} basket columns"
     if basket_block is not None:
-        context = pd.DataFrame(basket_block[0][stats_rows[:CONTEXT_ROWS]])
+        rows = stats_rows[:CONTEXT_ROWS]
+        context = BasketContext(basket_block[0][rows], basket_size(frame.iloc[rows], counts))
     numeric = _select_numeric(numeric_frame.iloc[stats_rows], cfg, dropped, context)
 
     blocks: list[tuple[np.ndarray, list[str], float]] = []
@@ -239,14 +240,26 @@ def _drop_sparse(frame: pd.DataFrame, columns: list[str], min_fraction: float,
     return [c for c in columns if c not in dropped]
 
 
+@dataclass(frozen=True)
+class BasketContext:
+    """What the isolation filter compares numeric columns with besides each other."""
+
+    components: np.ndarray
+    """The basket block's components on the first rows of the statistics sample."""
+    size: np.ndarray
+    """The same rows' basket sizes, partialled out: the smoothed shares of a small basket lean
+    towards the population's, so anything that follows how much a customer buys would seem to
+    follow what they buy."""
+
+
 def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig, dropped: dict[str, str],
-                    context: pd.DataFrame | None = None) -> list[str]:
+                    context: BasketContext | None = None) -> list[str]:
     """Correlation filter in column order, then the isolation filter among the survivors.
 
-    ``context`` (the basket block's components on the first rows of the sample: what the
-    customer buys, not how much) counts as "other columns" for the isolation filter: a numeric
-    column related to the basket's composition is not isolated; the basket size is kept only
-    when it is related to something (big baskets buy other things than small ones).
+    ``context`` (the basket block's components: what the customer buys) counts as "other
+    columns" for the isolation filter, by partial Spearman correlation given the basket size: a
+    numeric column related to the basket's composition is not isolated, one that only follows
+    how much a customer buys (or nothing) is.
     """
     columns = list(sample.columns)
     if len(columns) < 2:
@@ -272,20 +285,28 @@ def _select_numeric(sample: pd.DataFrame, cfg: FeaturesConfig, dropped: dict[str
     np.fill_diagonal(rho, 0.0)
     strongest = rho.max(axis=1)
     if context is not None:
-        strongest = np.maximum(strongest, _strongest_with(sample.iloc[:len(context)], context))
+        strongest = np.maximum(strongest, _strongest_with(sample.iloc[:len(context.size)], context))
     threshold = max(cfg.isolation_threshold, chance_correlation(len(columns), rows))
     isolated = [j for j in kept if strongest[j] < threshold]
-    if len(isolated) == len(kept):  # no column relates to any other: keep them all
+    if len(isolated) == len(kept) and context is None:  # nothing relates to anything: keep all
         return [columns[j] for j in kept]
     for j in isolated:
         dropped[columns[j]] = f"isolated (max |rho| {strongest[j]:.2f} to any other column)"
     return [columns[j] for j in kept if columns[j] not in dropped]
 
 
-def _strongest_with(sample: pd.DataFrame, context: pd.DataFrame) -> np.ndarray:
-    """Each sample column's largest |Spearman rho| with any context column."""
-    rho = spearman(pd.concat([sample.reset_index(drop=True), context.reset_index(drop=True)],
-                             axis=1))[:sample.shape[1], sample.shape[1]:]
+def _strongest_with(sample: pd.DataFrame, context: BasketContext) -> np.ndarray:
+    """Each sample column's largest |partial Spearman rho| with any basket component, given
+    the basket size (ranks, with the size's rank regressed out of every column)."""
+    together = np.column_stack([sample.to_numpy(np.float64), context.components, context.size])
+    ranks = pd.DataFrame(together).rank(method="average").to_numpy(np.float64, copy=True)
+    ranks -= ranks.mean(axis=0)
+    control = ranks[:, -1]
+    ranks = ranks[:, :-1] - np.outer(control, control @ ranks[:, :-1]) / max(control @ control, 1e-12)
+    spread = np.linalg.norm(ranks, axis=0)
+    ranks /= np.where(spread > 0, spread, 1.0)
+    n_sample = sample.shape[1]
+    rho = ranks[:, :n_sample].T @ ranks[:, n_sample:]
     return np.nan_to_num(np.abs(rho), nan=0.0).max(axis=1, initial=0.0)
 
 
