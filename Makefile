@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-ablation bench-agreement bench-umap references lint clean \
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-spread bench-ablation bench-agreement bench-umap references lint clean \
 	notebooks lab
 
 ## help: list the targets
@@ -70,6 +70,10 @@ bench-corpus: $(STAMP)
 ## bench-ablation: each feature transform switched against its default on 14 corpus tables into bench/ABLATION.md (~35 min)
 bench-ablation: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m bench.ablation --out bench/results/ablation.json --summary bench/ABLATION.md
+
+## bench-spread: ARI over seeds and row orders of the quality-gate tables, the floors' evidence, into bench/results/spread.json (~25 min)
+bench-spread: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m bench.spread digits breast_cancer synth_s1 rfm_groups two_features baskets_6
 
 ## bench-agreement: DBSCAN by density-tree cut vs the exact `dbscan` package on 200k and 1M embeddings into bench/AGREEMENT.md (~30 min)
 bench-agreement: $(STAMP)
