@@ -38,8 +38,6 @@ import numpy as np
 import pandas as pd
 
 Kind = Literal["identifier", "binary", "categorical", "date", "count", "basket", "continuous"]
-KINDS: tuple[str, ...] = ("identifier", "binary", "categorical", "date", "count", "basket",
-                          "continuous")
 OVERRIDABLE: tuple[str, ...] = ("identifier", "binary", "count", "basket", "continuous")
 """Kinds ``features.kinds`` may give a numeric column (categorical and date come from the
 column's type in the file)."""
@@ -60,7 +58,7 @@ class ColumnKind:
     """One column's kind and the numbers it was decided from."""
 
     column: str
-    kind: str
+    kind: Kind
     levels: int
     """Distinct values (capped at 1,000 for continuous columns)."""
     zero_share: float
@@ -113,7 +111,7 @@ class TableKinds:
 
 def column_kinds(frame: pd.DataFrame, categorical: Mapping[str, Sequence[str]], *,
                  dates: Sequence[str] = (), booleans: Sequence[str] = (),
-                 overrides: Mapping[str, str] | None = None,
+                 overrides: Mapping[str, Kind] | None = None,
                  basket_hints: Sequence[str] = (), sample: int = 20_000,
                  seed: int = 0) -> TableKinds:
     """Decide every column's kind from its values.
@@ -236,7 +234,7 @@ def _apply_hints(decided: dict[str, ColumnKind], patterns: Sequence[str]) -> dic
 
 
 def _apply_overrides(decided: dict[str, ColumnKind],
-                     overrides: Mapping[str, str]) -> dict[str, ColumnKind]:
+                     overrides: Mapping[str, Kind]) -> dict[str, ColumnKind]:
     for name, column in decided.items():
         pattern = _first_match(name, list(overrides))
         if pattern is None or column.kind in ("categorical", "date"):
@@ -246,7 +244,7 @@ def _apply_overrides(decided: dict[str, ColumnKind],
     return decided
 
 
-def _with(column: ColumnKind, kind: str, reason: str, override: str | None = None) -> ColumnKind:
+def _with(column: ColumnKind, kind: Kind, reason: str, override: str | None = None) -> ColumnKind:
     values = asdict(column)
     values.update(kind=kind, reason=reason, override=override or column.override)
     return ColumnKind(**values)
