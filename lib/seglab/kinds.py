@@ -137,7 +137,7 @@ def column_kinds(frame: pd.DataFrame, categorical: Mapping[str, Sequence[str]], 
     for name in frame.columns:
         if name in onehot:
             continue
-        sampled[name] = frame[name].to_numpy(np.float64)[rows]
+        sampled[name] = frame[name].to_numpy()[rows].astype(np.float64)
         decided[name] = _numeric_kind(name, sampled[name], len(rows), is_date=name in dates,
                                       is_boolean=name in booleans)
     decided = _find_basket(decided, sampled, set(booleans))
