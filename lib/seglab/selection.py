@@ -295,16 +295,26 @@ def extend_labels(coords: np.ndarray, sample_rows: np.ndarray, sample_labels: np
     labels = np.full(len(coords), -1, dtype=np.int64)
     labels[sample_rows] = sample_labels
     rest = np.setdiff1d(np.arange(len(coords)), sample_rows, assume_unique=True)
-    if not len(rest):
-        return labels
-    k = min(neighbours, len(sample_rows))
-    _, nearest = backend.kneighbors(backend.asarray(coords[sample_rows]), k,
-                                    query=backend.asarray(coords[rest]))
-    votes = sample_labels[backend.to_numpy(nearest)] + 1
-    counts = np.zeros((len(rest), int(sample_labels.max(initial=-1)) + 2), dtype=np.int32)
-    np.add.at(counts, (np.repeat(np.arange(len(rest)), k), votes.ravel()), 1)
-    labels[rest] = counts.argmax(axis=1) - 1
+    if len(rest):
+        labels[rest] = vote(coords[sample_rows], sample_labels, coords[rest], backend,
+                            neighbours)[0]
     return labels
+
+
+def vote(reference: np.ndarray, reference_labels: np.ndarray, query: np.ndarray,
+         backend: Backend, neighbours: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each query row's label by a vote of its nearest reference rows in the embedding (noise is
+    a vote too), the share of those rows that voted for it, and its nearest reference row
+    ``(distance, index)`` as one ``(n, 2)`` array."""
+    k = min(neighbours, len(reference))
+    distances, nearest = backend.kneighbors(backend.asarray(reference), k,
+                                            query=backend.asarray(query))
+    distances, nearest = backend.to_numpy(distances), backend.to_numpy(nearest)
+    votes = reference_labels[nearest] + 1
+    counts = np.zeros((len(query), int(reference_labels.max(initial=-1)) + 2), dtype=np.int32)
+    np.add.at(counts, (np.repeat(np.arange(len(query)), k), votes.ravel()), 1)
+    closest = np.column_stack([distances[:, 0], nearest[:, 0]])
+    return counts.argmax(axis=1) - 1, counts.max(axis=1) / k, closest
 
 
 def describe(item: Scored) -> str:
