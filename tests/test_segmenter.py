@@ -184,6 +184,7 @@ def test_fit_then_predict_in_python(table):
                              cluster={"algorithm": "hdbscan"}, reduce={"null_sample": None})
     model.fit(table)
     assert len(model.labels_) == len(table) and model.verdict_ is None
+    assert len(model.profiles_) == len(set(model.labels_) - {-1})
     assert adjusted_rand_score(model.labels_, model.predict(table)) >= 0.98
 
 

@@ -25,7 +25,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from seglab.artifacts import EMBEDDING, FEATURE_MODEL, FEATURES, FIT_INDEX, PLACEMENT, REFERENCE_ROWS
-from seglab.backend import get_backend
+from seglab.backend import Backend, get_backend
+from seglab.backend import resolve as resolve_backend
 from seglab.cache import file_digest
 from seglab.config import Config, load_config, merge_sections, validate_config
 from seglab.errors import SeglabError
@@ -98,7 +99,8 @@ class Segmenter:
                                   echo=lambda _: None)
             if not result.ok:
                 raise SeglabError(f"the fit failed: {result.message}")
-            self._fitted = _from_run(RunFolder(result.folder.path), copy=True)
+            self._fitted = _from_run(RunFolder(result.folder.path))
+            self._fitted.profiles()  # read (and kept) before the scratch folder goes
         return self
 
     @classmethod
@@ -152,7 +154,7 @@ class Segmenter:
         fitted.schema.check_columns(df.columns)
         prepared = fitted.schema.prepare(df)
         features = fitted.transform.apply(prepared.frame)
-        assigned = fitted.placement.assign(features, get_backend(fitted.facts["backend"]))
+        assigned = fitted.placement.assign(features, _backend())
         group = (pd.Series(assigned.segment).map(fitted.groups).astype("string")
                  if fitted.groups is not None else pd.array([pd.NA] * len(df), dtype="string"))
         index = (pd.Index(df[fitted.schema.id_column], name=fitted.schema.id_column)
@@ -221,8 +223,15 @@ class Segmenter:
         return self._state.facts["run"]
 
 
-def _from_run(folder: RunFolder, *, copy: bool = False) -> Fitted:
-    """The fitted pieces of a completed run folder (``copy``: not memory-mapped)."""
+@cache
+def _backend() -> Backend:
+    """This machine's backend (the fitted numbers do not depend on the one that fitted them)."""
+    return get_backend(resolve_backend("auto").name)
+
+
+def _from_run(folder: RunFolder) -> Fitted:
+    """The fitted pieces of a completed run folder (of the features, only the fitted rows are
+    read)."""
     folder.check()
     status = manifest_status(folder.read_json(folder.manifest))
     if status != "completed":
@@ -232,8 +241,7 @@ def _from_run(folder: RunFolder, *, copy: bool = False) -> Fitted:
         raise SeglabError(f"{folder.path} has no fitted model (artifacts/feature_model.json): the "
                           "run is older than `seglab assign`; run it again with this seglab")
     config = load_config(folder.params)
-    mode = None if copy else "r"
-    features = np.load(FEATURES.path(folder), mmap_mode=mode, allow_pickle=False)
+    features = np.load(FEATURES.path(folder), mmap_mode="r", allow_pickle=False)
     embedding = np.load(EMBEDDING.path(folder), allow_pickle=False)
     fit_index = FIT_INDEX.read(folder)
     reference = REFERENCE_ROWS.read(folder)
