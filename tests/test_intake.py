@@ -40,6 +40,7 @@ def test_new_rows_are_filled_with_the_run_numbers_and_unseen_levels_counted(sche
 
 def test_missing_extra_and_drifted_columns(schema):
     assert schema.check_columns(["id", "spend", "member", "channel", "note"]) == ["note"]
+    assert schema.known == ["channel", "id", "member", "spend"]
     with pytest.raises(DataError, match="column 'spend' is missing"):
         schema.check_columns(["id", "member", "channel"])
     with pytest.raises(DataError, match="column 'id' is missing"):

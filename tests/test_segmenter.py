@@ -120,7 +120,7 @@ def test_assign_equals_predict_and_leaves_the_run_alone(run_dir, table, tmp_path
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "assign" and manifest["run"] == run_dir.name
     summary = json.loads((out / "assignment.json").read_text())
-    assert summary["rows"] == len(table) and "extra_column" in summary["extra_columns"]
+    assert summary["rows"] == len(table) and summary["extra_columns"] == ["extra_column"]
     assert sum(s["rows"] for s in summary["segments"]) == len(table)
     html = (out / "assignment.html").read_text()
     assert "unlike any segment" in html and "http" not in html.replace("http-equiv", "")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from seglab.data import NUMERIC_TEXT_SHARE, CustomerTable
+from seglab.data import NUMERIC_TEXT_SHARE, TABLE, CustomerTable
 from seglab.errors import DataError
 
 
@@ -52,9 +52,13 @@ class InputSchema:
 
     id_column: str
     columns: list[InputColumn]
+    known: list[str] = field(default_factory=list)
+    """Every column of the run's table: one a new table has and the features do not read is
+    ignored silently; any other column is new, and listed."""
 
     @classmethod
-    def from_table(cls, table: CustomerTable, id_column: str, used: Sequence[str]) -> InputSchema:
+    def from_table(cls, table: CustomerTable, id_column: str, used: Sequence[str],
+                   label_column: str | None = None) -> InputSchema:
         """The schema of the prepared columns ``used`` of ``table`` (as 01 prepared it)."""
         wanted = set(used)
         columns = []
@@ -68,19 +72,22 @@ class InputSchema:
             if name in wanted and name not in indicators:
                 fill = float(np.median(table.features[name].to_numpy(np.float64)))
                 columns.append(InputColumn(name, "numeric", fill))
-        return cls(id_column, columns)
+        plain = (name for name in table.features.columns if name not in indicators)
+        known = {id_column, label_column, *table.categorical_columns, *plain,
+                 *(finding.column for finding in table.report.findings)} - {None, TABLE}
+        return cls(id_column, columns, sorted(map(str, known)))
 
     def check_columns(self, names: Sequence[str], *, require_id: bool = False) -> list[str]:
-        """The extra columns of a new table (ignored); a missing column is a :class:`DataError`
-        (the id column only with ``require_id``)."""
+        """The columns of a new table the run's table did not have (ignored); a missing column
+        is a :class:`DataError` (the id column only with ``require_id``)."""
         present = set(names)
         needed = [InputColumn(self.id_column, "numeric", 0.0)] if require_id else []
         for column in [*needed, *self.columns]:
             if column.name not in present:
                 raise DataError(f"column {column.name!r} is missing from the new table; the run's "
                                 "features read it: add it (same name, same meaning)")
-        needed = {self.id_column, *(column.name for column in self.columns)}
-        return [str(name) for name in names if name not in needed]
+        known = {self.id_column, *self.known, *(column.name for column in self.columns)}
+        return [str(name) for name in names if name not in known]
 
     def prepare(self, chunk: pd.DataFrame) -> Prepared:
         """The prepared columns of ``chunk`` (float32), filled as the run filled its own."""
@@ -99,12 +106,14 @@ class InputSchema:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``feature_model.json``."""
-        return {"id_column": self.id_column, "columns": [asdict(c) for c in self.columns]}
+        return {"id_column": self.id_column, "columns": [asdict(c) for c in self.columns],
+                "known": self.known}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> InputSchema:
         """Read back :meth:`to_dict`."""
-        return cls(raw["id_column"], [InputColumn(**column) for column in raw["columns"]])
+        return cls(raw["id_column"], [InputColumn(**column) for column in raw["columns"]],
+                   raw["known"])
 
 
 def _numbers(series: pd.Series, column: InputColumn) -> np.ndarray:

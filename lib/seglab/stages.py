@@ -226,7 +226,7 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
         "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
     })
     schema = InputSchema.from_table(table, config.data.id_column,
-                                    feature_set.transform.input_columns())
+                                    feature_set.transform.input_columns(), config.data.label_column)
     FEATURE_MODEL.write(folder, {"schema": schema.to_dict(),
                                  "transform": feature_set.transform.to_dict()})
     profile_columns = profiles.profile_columns(table.features, feature_set.kinds.of("basket"))
