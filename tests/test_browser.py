@@ -82,7 +82,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
 def test_report_renders_offline(run: RunFolder, tmp_path: Path) -> None:
     page = dom(run.report.as_uri(), tmp_path)
     assert page.count('class="segment-card"') == len(SEGMENT_SIZES)
-    for element in ('id="segment-map"', 'id="stability"', 'id="methods"', 'id="k-distance"'):
+    assert page.count('class="group-card"') == 2
+    for element in ('id="segment-map"', 'id="hierarchy"', 'id="stability"', 'id="methods"',
+                    'id="k-distance"'):
         assert element in page, element
     assert_screenshot_not_blank(run.report.as_uri(), tmp_path)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -185,6 +185,15 @@ class ClusterConfig(_Section):
     baselines: list[Literal["dbscan", "hdbscan", "kmeans", "gmm"]] = Field(
         default_factory=lambda: ["kmeans", "gmm", "hdbscan"]
     )
+    layer: Literal["auto", "finest", "coarsest"] | Annotated[int, Field(ge=0)] = "auto"
+    """``auto``: the kept layers of the density hierarchy (stable, above the shuffled-columns
+    null) are ranked by coverage silhouette and the finest within ``resolution_tolerance`` of
+    the best becomes the segments; ``finest``/``coarsest``, or a kept layer's index (0 = the
+    coarsest, as in ``artifacts/layers.parquet``), choose one outright."""
+    resolution_tolerance: float = Field(0.05, ge=0.0, le=1.0)
+    """``layer: auto``: how far below the best kept layer's coverage silhouette a finer layer may
+    score and still be chosen (chosen by leave-one-table-out over the labelled corpus,
+    bench/LAYERS.md)."""
     select_sample: int = Field(20_000, ge=100)
     """``auto``: candidates are fitted and scored on at most this many embedded rows (fitted
     rows first); the other rows take the label their nearest sample rows vote for."""

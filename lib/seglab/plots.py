@@ -134,6 +134,36 @@ def distributions(frame: pd.DataFrame, *, columns_per_row: int = 4) -> Figure:
     return fig
 
 
+def hierarchy(segments: np.ndarray, groups: np.ndarray) -> Figure:
+    """Groups and the segments inside them as an icicle: widths are shares of all customers,
+    segment colours are the map's; noise is left out."""
+    clustered = segments >= 0
+    total = len(segments)
+    fig, ax = plt.subplots(figsize=(9, 2.8))
+    palette = plt.get_cmap("tab20")
+    left = 0.0
+    for group in np.unique(groups[clustered]):
+        members = clustered & (groups == group)
+        width = members.sum() / total
+        ax.barh(1, width, left=left, height=0.9, color="#d0d7de", edgecolor="white")
+        ax.text(left + width / 2, 1, f"group {group}\n{width:.0%}", ha="center", va="center",
+                fontsize=8)
+        inner = left
+        for segment, count in zip(*np.unique(segments[members], return_counts=True), strict=True):
+            share = count / total
+            ax.barh(0, share, left=inner, height=0.9, color=palette(int(segment) % 20),
+                    edgecolor="white")
+            if share > 0.025:
+                ax.text(inner + share / 2, 0, str(segment), ha="center", va="center", fontsize=8)
+            inner += share
+        left += width
+    ax.set(xlim=(0, max(left, 1e-9)), yticks=[0, 1], yticklabels=["segments", "groups"],
+           xlabel="share of all customers (noise left out)",
+           title="Groups and the segments inside them")
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    return fig
+
+
 def literal(text: object) -> str:
     """``text`` escaped for matplotlib: each ``$`` drawn as a dollar sign, never opening mathtext."""
     return str(text).replace("$", r"\$")

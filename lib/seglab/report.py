@@ -11,6 +11,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import yaml
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -32,6 +33,7 @@ from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"
+HIERARCHY_FIGURE = "hierarchy"
 METHOD_FIGURE = "k_distance"
 MORE_FIGURES = {
     "segment_profiles": "How each segment differs from all customers (standard deviations).",
@@ -78,6 +80,9 @@ def report_context(folder: RunFolder,
         "selection": SELECTION.read_if_present(folder),
         "candidates": _candidates(folder),
         "cards": _cards(folder, segments, top=report.get("top_features", 5)),
+        "groups": _groups(folder),
+        "hierarchy": figure(folder, HIERARCHY_FIGURE, "Groups (top) and the segments inside them "
+                                                      "(bottom), as shares of all customers."),
         "stability": STABILITY.read_if_present(folder),
         "eps": CLUSTER_SETTINGS.read_if_present(folder),
         "baselines": BASELINES.read_if_present(folder).get("rows", []),
@@ -135,6 +140,23 @@ def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
         return None
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return ReportFigure(name, caption, f"data:image/png;base64,{encoded}")
+
+
+def _groups(folder: RunFolder) -> list[dict[str, Any]]:
+    """One entry per group (largest first): its share of customers and its segments with
+    theirs; empty when the run has no groups."""
+    if not folder.labels.exists():
+        return []
+    labels = pd.read_parquet(folder.labels)
+    if "group" not in labels:
+        return []
+    total = len(labels)
+    clustered = labels[labels["cluster"] >= 0]
+    return [{"group": int(group), "share": len(members) / total,
+             "segments": [{"segment": int(segment), "share": count / total,
+                           "colour": segment_colour(int(segment))}
+                          for segment, count in members["cluster"].value_counts().items()]}
+            for group, members in sorted(clustered.groupby("group"), key=lambda item: -len(item[1]))]
 
 
 def read_segments(folder: RunFolder) -> profiles.SegmentProfiles:
