@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from seglab.runner import notebook_sources
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT_METRICS = {
     "n_rows", "n_features_in", "n_features_used", "backend", "eps", "eps_low", "eps_high",
@@ -41,7 +43,7 @@ def test_run_folder_holds_every_contract_file(run_folder):
     for name in ("params.yaml", "manifest.json", "metrics.json", "labels.parquet", "report.html"):
         assert (run_folder / name).is_file(), name
     executed = sorted(p.stem for p in (run_folder / "notebooks").glob("*.ipynb"))
-    assert executed == sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert executed == sorted(p.stem for p in notebook_sources(ROOT / "notebooks"))
     assert {p.stem for p in (run_folder / "figures").glob("*.png")} >= FIGURES
 
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from matplotlib import colormaps
-from matplotlib.colors import to_hex
 
 from seglab import profiles
 from seglab.artifacts import (
@@ -28,6 +26,7 @@ from seglab.artifacts import (
     STABILITY,
     run_labels,
 )
+from seglab.names import segment_colour
 from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.templating import render
 
@@ -37,8 +36,6 @@ MORE_FIGURES = {
     "segment_profiles": "How each segment differs from all customers (standard deviations).",
     "silhouette": "Silhouette per segment: how well customers sit in their own segment.",
 }
-SEGMENT_PALETTE = "tab20"
-"""The map's palette (``plots.embedding_map``): card colours match the map's."""
 
 
 @dataclass(frozen=True)
@@ -119,13 +116,6 @@ def _candidates(folder: RunFolder) -> list[dict[str, Any]]:
         return []
     frame = CANDIDATES.read(folder, columns=list(CANDIDATES_SHOWN))
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-
-
-def segment_colour(segment: int) -> str:
-    """The colour a segment has on the map (noise: grey)."""
-    if segment == profiles.NOISE:
-        return "#b0b0b0"
-    return to_hex(colormaps[SEGMENT_PALETTE](segment % 20))
 
 
 def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
