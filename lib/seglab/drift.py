@@ -61,10 +61,15 @@ def shared_columns(a: Table, b: Table) -> SharedColumns:
     numeric = [column for column in a.numeric if column in set(b.numeric)]
     categorical = [column for column in a.categorical if column in b.categorical]
     if not numeric and not categorical:
-        raise SeglabError(f"the two runs' tables share no column (A: {_few(inputs_a)}; B: "
-                          f"{_few(inputs_b)}): compare runs on the same kind of table")
+        raise no_shared_column(inputs_a, inputs_b)
     return SharedColumns(numeric, categorical, [c for c in inputs_a if c not in set(inputs_b)],
                          [c for c in inputs_b if c not in set(inputs_a)])
+
+
+def no_shared_column(columns_a: list[str], columns_b: list[str]) -> SeglabError:
+    """The one-line error for two tables without a common column."""
+    return SeglabError(f"the two runs' tables share no column (A: {_few(columns_a)}; B: "
+                       f"{_few(columns_b)}): compare runs on the same kind of table")
 
 
 def _few(columns: list[str], shown: int = 5) -> str:

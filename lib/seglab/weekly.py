@@ -17,17 +17,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from seglab import compare, drift
 from seglab.artifacts import SEGMENT_NAMES
 from seglab.config import CompareConfig, Config, load_config
 from seglab.data import load_customers
 from seglab.errors import SeglabError
-from seglab.names import default_names, names_from_json
+from seglab.names import carry_names, default_names, names_from_json
 from seglab.paths import resolve_uri
 from seglab.profiles import NOISE
 from seglab.runfolder import RunFolder
-from seglab.tables import read_table
+from seglab.tables import PARQUET_SUFFIXES, read_table
 
 SHARED = "shared customers"
 ASSIGNED = "B's customers assigned with A's model"
@@ -81,6 +83,32 @@ def read_run(path: str | Path) -> RunSide:
     labels = pd.Series(frame["cluster"].to_numpy(np.int64), index=pd.Index(frame[id_column]),
                        name="cluster")
     return RunSide(folder, config, labels, "group" in frame)
+
+
+def table_header(side: RunSide) -> list[str] | None:
+    """The input columns of the run's table from its header alone (not the id and label
+    columns); ``None`` when the file is not a local file this can read."""
+    path = resolve_uri(side.config.data.path)
+    if "://" in path or not Path(path).is_file():
+        return None
+    try:
+        names = (pq.read_schema(path).names if path.lower().endswith(PARQUET_SUFFIXES)
+                 else list(pd.read_csv(path, nrows=0).columns))
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    left_out = {side.config.data.id_column, side.config.data.label_column}
+    return [str(name) for name in names if name not in left_out]
+
+
+def check_comparable(a: RunSide, b: RunSide) -> None:
+    """Fail before any work when the two tables' headers share no input column.
+
+    Raises:
+        SeglabError: no common column.
+    """
+    header_a, header_b = table_header(a), table_header(b)
+    if header_a is not None and header_b is not None and not set(header_a) & set(header_b):
+        raise drift.no_shared_column(header_a, header_b)
 
 
 def read_drift_table(side: RunSide) -> tuple[drift.Table | None, str | None]:
@@ -143,6 +171,7 @@ def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig,
     table_a, note_a = read_drift_table(a)
     table_b, note_b = read_drift_table(b)
     tables = _drift(a, b, table_a, table_b, matching, settings)
+    names_a = a.names()
     result: dict[str, Any] = {
         "run_a": a.run_id, "run_b": b.run_id, "basis": basis,
         "assigned_with": a.run_id if basis == ASSIGNED else None,
@@ -160,6 +189,9 @@ def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig,
         "new_by_segment": _sizes(b.labels.loc[b.labels.index.difference(a.labels.index)]),
         "lost_by_segment": _sizes(a.labels.loc[a.labels.index.difference(b.labels.index)]),
         "layers": {"a": a.layered, "b": b.layered},
+        "names_a": {str(label): entry for label, entry in names_a.items()},
+        "names": {str(label): entry for label, entry in
+                  carry_names(names_a, matching.survivors, b.segments).items()},
         "thresholds": settings.model_dump(mode="json"),
         **{f"n_{kind}": matching.count(kind) for kind in compare.KINDS},
         "n_segments_a": len(a.segments), "n_segments_b": len(b.segments),
