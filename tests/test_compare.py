@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_report import fake_run
 from weekly_support import EXPECTED, SIZES_A, make_run, table_for, two_weeks
 
-from seglab import compare, drift
-from seglab.config import CompareConfig
+from seglab import compare, drift, stages
+from seglab.config import CompareConfig, load_config
 from seglab.errors import SeglabError
 from seglab.names import carry_names, default_names, segment_colour
+from seglab.report import build_report
 from seglab.weekly import ASSIGNED, compare_runs, read_run
 
 
@@ -180,3 +182,32 @@ def test_folders_that_cannot_be_compared(tmp_path: Path) -> None:
         (unlabelled / name).write_bytes((run / name).read_bytes())
     with pytest.raises(SeglabError, match=r"has no labels.parquet .*finished clustering"):
         read_run(unlabelled)
+
+
+def test_previous_names_and_colours_reach_the_report(tmp_path: Path) -> None:
+    run = fake_run(tmp_path / "this-week")
+    labels = pd.read_parquet(run.labels).set_index("customer_id")["cluster"]
+    earlier = labels.replace({0: 5, 1: 7, 2: -1})  # 0 and 1 survive (as 5 and 7), 2 is new
+    previous = make_run(tmp_path / "last-week", table_for(earlier, seed=1), earlier)
+    config = load_config(run.params, overrides=[f"report.previous_run={previous}"])
+    found: list[str] = []
+    names = stages._carried_names(run, config, labels, found)
+    assert found == [] and names is not None
+    assert names[0] == {"name": "Segment 5", "colour": segment_colour(5), "carried_from": 5}
+    assert names[2]["name"] == "Segment 0" and names[2]["carried_from"] is None
+    html = build_report(run)
+    for segment, entry in names.items():
+        assert f'data-segment="{segment}" style="--colour: {entry["colour"]}"' in html
+        assert f"<h3>{entry['name']}</h3>" in html
+
+
+def test_previous_run_without_common_customers_warns(tmp_path: Path) -> None:
+    run = fake_run(tmp_path / "this-week")
+    labels = pd.read_parquet(run.labels).set_index("customer_id")["cluster"]
+    others = labels.set_axis("X" + labels.index)
+    previous = make_run(tmp_path / "last-week", table_for(others, seed=1), others)
+    config = load_config(run.params, overrides=[f"report.previous_run={previous}"])
+    found: list[str] = []
+    with pytest.warns(UserWarning, match="no customer in common"):
+        names = stages._carried_names(run, config, labels, found)
+    assert names == default_names([0, 1, 2]) and "no customer in common" in found[0]

@@ -21,8 +21,9 @@ from seglab import plots, profiles, stages
 from seglab.artifacts import PROFILE_STATS
 from seglab.config import load_config, save_config
 from seglab.density_settings import DensitySettings
+from seglab.names import segment_colour
 from seglab.paths import resolve
-from seglab.report import build_report, read_segments, report_context, segment_colour
+from seglab.report import build_report, read_segments, report_context
 from seglab.runfolder import RunFolder
 
 matplotlib.use("Agg")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="execute the notebooks in order as one tracked run")
     add_run_options(run)
+    run.add_argument("--previous", metavar="RUN",
+                     help="an earlier run (folder or run id): segments that survive from it keep "
+                          "its names and colours (sets report.previous_run)")
     run.set_defaults(handler=_run)
 
 
@@ -88,7 +92,13 @@ def _run(args: argparse.Namespace) -> int:
     from seglab.config import load_config
     from seglab.runner import run_pipeline
 
-    config = load_config(resolve(args.params), overrides=run_overrides(args))
+    overrides = run_overrides(args)
+    if args.previous:
+        from seglab.weekly import read_run
+
+        previous = read_run(_run_folder(args.previous, args.runs_dir)).folder.path.resolve()
+        overrides.append(f"report.previous_run={json.dumps(str(previous))}")
+    config = load_config(resolve(args.params), overrides=overrides)
     result = run_pipeline(config, runs_dir=resolve(args.runs_dir), kernel=args.kernel,
                           run_id=args.run_id, engine=args.engine,
                           echo=lambda line: print(line, file=sys.stderr))

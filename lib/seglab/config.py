@@ -213,6 +213,10 @@ class ReportConfig(_Section):
     """Subsamples re-clustered to measure stability (ARI with the run's labels); 0 = skip."""
     stability_sample: int = Field(20_000, ge=100, le=1_000_000)
     """Rows per stability subsample (at most 80 % of the table)."""
+    previous_run: str | None = None
+    """A finished run folder (``seglab run --previous RUN``): this run's segments that survive
+    from it keep its names and colours (matched on the customers both runs hold, as
+    ``seglab compare`` does); ``null``: segments are ``Segment <label>``."""
 
 
 class CompareConfig(_Section):

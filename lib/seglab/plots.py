@@ -6,7 +6,8 @@ name such as ``cost in $\\frac{a}{$`` is shown as written, never parsed as matht
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +17,8 @@ from matplotlib.figure import Figure
 from seglab.features import components_needed
 
 NOISE_COLOUR = "#b0b0b0"
+SegmentNames = Mapping[int, Mapping[str, Any]]
+"""Segment -> ``{"name", "colour", ...}`` (:mod:`seglab.names`)."""
 MAX_POINTS = 30_000
 """Scatter plots show at most this many points (a seeded sample); more only hides structure."""
 
@@ -35,8 +38,9 @@ def k_distance(curve: np.ndarray, positions: np.ndarray, *, k: int, eps: float,
 
 
 def embedding_map(coords: np.ndarray, labels: np.ndarray | None, *, title: str,
-                  seed: int = 0) -> Figure:
-    """The embedding seen in 2-D (its first two principal axes), coloured by segment."""
+                  seed: int = 0, names: SegmentNames | None = None) -> Figure:
+    """The embedding seen in 2-D (its first two principal axes), coloured by segment (``names``:
+    carried names and colours, :mod:`seglab.names`)."""
     rows = _sample_rows(len(coords), seed)
     points = _principal_plane(coords[rows])
     fig, ax = plt.subplots(figsize=(7, 6))
@@ -47,26 +51,35 @@ def embedding_map(coords: np.ndarray, labels: np.ndarray | None, *, title: str,
         noise = shown == -1
         ax.scatter(points[noise, 0], points[noise, 1], s=2, color=NOISE_COLOUR, alpha=0.4,
                    linewidths=0, label="noise")
-        palette = plt.get_cmap("tab20")
         for index, segment in enumerate(sorted(set(shown[~noise].tolist()))):
             members = shown == segment
+            colour, name = _segment_style(names, segment, index)
             ax.scatter(points[members, 0], points[members, 1], s=2, alpha=0.6, linewidths=0,
-                       color=palette(index % 20), label=f"segment {segment}")
+                       color=colour, label=literal(name))
         ax.legend(markerscale=5, fontsize=7, loc="best", ncol=2)
     ax.set(title=literal(title), xlabel="embedding axis 1", ylabel="embedding axis 2", xticks=[],
            yticks=[])
     return fig
 
 
-def silhouette(values: np.ndarray, labels: np.ndarray, *, mean: float) -> Figure:
-    """Classic silhouette plot: per-point values sorted within each segment."""
+def _segment_style(names: SegmentNames | None, segment: int, index: int) -> tuple[Any, str]:
+    """A segment's colour and legend name: carried ones when ``names`` holds it, else the
+    palette's ``index``-th colour and ``segment <label>``."""
+    if names and segment in names:
+        return names[segment]["colour"], names[segment]["name"]
+    return plt.get_cmap("tab20")(index % 20), f"segment {segment}"
+
+
+def silhouette(values: np.ndarray, labels: np.ndarray, *, mean: float,
+               names: SegmentNames | None = None) -> Figure:
+    """Classic silhouette plot: per-point values sorted within each segment (``names``: as in
+    :func:`embedding_map`)."""
     fig, ax = plt.subplots(figsize=(7, 5))
-    palette = plt.get_cmap("tab20")
     bottom = 0
     for index, segment in enumerate(sorted(set(labels.tolist()))):
         members = np.sort(values[labels == segment])
         ax.fill_betweenx(np.arange(bottom, bottom + len(members)), 0, members,
-                         color=palette(index % 20), alpha=0.8)
+                         color=_segment_style(names, segment, index)[0], alpha=0.8)
         ax.text(-0.05, bottom + len(members) / 2, str(segment), fontsize=7, ha="right", va="center")
         bottom += len(members) + 10
     ax.axvline(mean, color="#d62728", ls="--", lw=1, label=f"mean {mean:.3f}")

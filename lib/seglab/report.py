@@ -22,11 +22,12 @@ from seglab.artifacts import (
     CLUSTER_SETTINGS,
     PROFILE_STATS,
     PROFILE_TABLE,
+    SEGMENT_NAMES,
     SELECTION,
     STABILITY,
     run_labels,
 )
-from seglab.names import segment_colour
+from seglab.names import default_names, names_from_json
 from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.templating import render
 
@@ -143,4 +144,7 @@ def _cards(folder: RunFolder, segments: profiles.SegmentProfiles | None, *,
         segments = read_segments(folder)
     categorical = CATEGORICAL.read_if_present(folder)  # {} for older runs
     cards = profiles.segment_cards(segments, top=top, categorical=categorical)
-    return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]
+    carried = names_from_json(SEGMENT_NAMES.read_if_present(folder))  # seglab run --previous
+    named = {**default_names(card.segment for card in cards), **carried}
+    return [{"card": card, "name": named[card.segment]["name"],
+             "colour": named[card.segment]["colour"]} for card in cards]

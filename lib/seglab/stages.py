@@ -35,6 +35,7 @@ from seglab import (
     selection,
     stability,
     verdict,
+    weekly,
 )
 from seglab.artifacts import (
     BASE_PARAMS,
@@ -63,6 +64,7 @@ from seglab.artifacts import (
     PROFILE_TABLE,
     REDUCTION,
     REPORTING,
+    SEGMENT_NAMES,
     SELECTION,
     STABILITY,
     TREE_EDGES,
@@ -390,9 +392,25 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     labels.to_parquet(folder.labels, index=False)
     BASELINES.write(folder, {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
+    names = _carried_names(folder, config, pd.Series(result.labels, index=pd.Index(ids)), found)
     folder.update_manifest(warnings=found)
-    figures = _cluster_figures(folder, config, result, coords, scores, sample)
+    figures = _cluster_figures(folder, config, result, coords, scores, sample, names)
     return ClusteringOutcome(result, found, scores, baselines, figures, judged, used)
+
+
+def _carried_names(folder: RunFolder, config: Config, labels: pd.Series,
+                   found: list[str]) -> dict[int, dict[str, Any]] | None:
+    """``report.previous_run``: the names and colours carried over from that run, written to
+    ``segment_names.json`` (a warning joins ``found`` when none could be); else ``None``."""
+    if config.report.previous_run is None:
+        return None
+    previous = weekly.read_run(resolve(config.report.previous_run))
+    names, warning = weekly.carried_names(previous, labels, config.compare)
+    SEGMENT_NAMES.write(folder, {str(segment): entry for segment, entry in names.items()})
+    if warning:
+        warnings.warn(warning, stacklevel=2)
+        found.append(warning)
+    return names
 
 
 def _cuts_trees(config: Config) -> bool:
@@ -460,15 +478,15 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
 
 
 def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
-                     coords: np.ndarray, scores: dict[str, Any],
-                     sample: metrics.SilhouetteSample) -> dict[str, Figure]:
+                     coords: np.ndarray, scores: dict[str, Any], sample: metrics.SilhouetteSample,
+                     names: dict[int, dict[str, Any]] | None) -> dict[str, Figure]:
     labels = result.labels
     title = f"{result.algorithm.upper()} segments in the embedding"
     figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
-                                                          seed=config.seed)}
+                                                          seed=config.seed, names=names)}
     if len(sample.values):  # the points the silhouette score was computed on
         figures["silhouette"] = plots.silhouette(sample.values, sample.labels,
-                                                 mean=scores["silhouette"])
+                                                 mean=scores["silhouette"], names=names)
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 

@@ -85,6 +85,28 @@ def read_run(path: str | Path) -> RunSide:
     return RunSide(folder, config, labels, "group" in frame)
 
 
+def carried_names(previous: RunSide, labels: pd.Series,
+                  settings: CompareConfig) -> tuple[dict[int, dict[str, Any]], str | None]:
+    """Names and colours for a new run's segments, carried over from ``previous`` where a
+    segment survives (:func:`seglab.names.carry_names`).
+
+    Args:
+        previous: the earlier run.
+        labels: the new run's ``cluster`` per customer id.
+        settings: when a segment survives.
+
+    Returns:
+        The names, and a warning when none could be carried (no customer in common).
+    """
+    segments = sorted(int(s) for s in labels.unique() if s != NOISE)
+    if not len(previous.labels.index.intersection(labels.index)):
+        return default_names(segments), (f"--previous {previous.run_id}: no customer in common, "
+                                          "so no segment name was carried over")
+    matching = compare.match(compare.contingency(previous.labels, labels),
+                             compare.Thresholds(settings.core_share, settings.part_share))
+    return carry_names(previous.names(), matching.survivors, segments), None
+
+
 def table_header(side: RunSide) -> list[str] | None:
     """The input columns of the run's table from its header alone (not the id and label
     columns); ``None`` when the file is not a local file this can read."""
