@@ -12,8 +12,14 @@ import pandas as pd
 import pytest
 from weekly_support import make_run, table_for, two_weeks
 
+from seglab import compare_runner
 from seglab.cli import main
+from seglab.config import CompareConfig, Config
 from seglab.runner import COMPARE_NOTEBOOK, declared_parameters, notebook_sources
+from seglab.tracking import tracker as tracker_module
+from seglab.tracking.leaderboard import leaderboard, table_columns
+from seglab.tracking.records import TrialRecord
+from seglab.weekly import compare_runs, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT_KEYS = {"run_a", "run_b", "shared_customers", "new_customers", "lost_customers",
@@ -98,6 +104,9 @@ def test_an_existing_out_folder_is_refused(weeks_dir: Path, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     err = _error(capsys, "week-a", "week-b", "--runs-dir", str(weeks_dir), "--out", str(tmp_path))
     assert "already exists" in err
+    inside = str(weeks_dir / "week-b" / "weekly")
+    err = _error(capsys, "week-a", "week-b", "--runs-dir", str(weeks_dir), "--out", inside)
+    assert "inside run week-b, which is only read" in err
 
 
 def test_notebook_06_is_not_a_stage_of_a_run() -> None:
@@ -105,3 +114,27 @@ def test_notebook_06_is_not_a_stage_of_a_run() -> None:
     assert source.is_file() and source not in notebook_sources(ROOT / "notebooks")
     assert declared_parameters(jupytext.read(source)) == {"previous_run", "current_run", "out_dir",
                                                           "compare"}
+
+
+def test_the_comparison_trial_names_both_runs_locally_and_in_the_mirror(
+        weeks_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pushed: list[TrialRecord] = []
+
+    class Mirror:
+        name, target = "mlflow", "http://127.0.0.1:1"
+
+        def push(self, record: TrialRecord) -> None:
+            pushed.append(record)
+
+    monkeypatch.setattr(tracker_module, "make_remote", lambda *args: Mirror())
+    a, b = read_run(weeks_dir / "week-a"), read_run(weeks_dir / "week-b")
+    result = compare_runs(a, b, CompareConfig())
+    (tmp_path / "weekly").mkdir()
+    compare_runner._track(tmp_path / "weekly", "compare-x", a, b, Config(), result, 1.0, tmp_path)
+    (record,) = pushed
+    assert record.experiment == compare_runner.EXPERIMENT
+    assert record.summary.params["compare.run_a"] == "week-a"
+    assert record.summary.params["compare.run_b"] == "week-b"
+    assert record.summary.tags["kind"] == "compare"
+    board = leaderboard(tmp_path)
+    assert {"params.compare.run_a", "params.compare.run_b"} <= set(table_columns(board))

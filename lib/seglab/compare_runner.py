@@ -51,8 +51,8 @@ def run_compare(run_a: Path, run_b: Path, config: Config, *, runs_dir: Path,
     """Compare run A (earlier) with run B (later) into ``out`` (default ``runs_dir/compare-<id>``).
 
     Raises:
-        SeglabError: a folder that is not a finished run with labels, ``out`` already there,
-            or inputs the comparison rules out (one line, nothing written).
+        SeglabError: a folder that is not a finished run with labels, ``out`` already there or
+            inside a run, or inputs the comparison rules out (one line, nothing written).
     """
     a, b = read_run(run_a), read_run(run_b)
     check_comparable(a, b)
@@ -60,6 +60,10 @@ def run_compare(run_a: Path, run_b: Path, config: Config, *, runs_dir: Path,
     target = Path(out) if out is not None else runs_dir / compare_id
     if target.exists():
         raise SeglabError(f"{target} already exists: pass another --out")
+    for side in (a, b):
+        if target.resolve().is_relative_to(side.folder.path.resolve()):
+            raise SeglabError(f"--out {target} is inside run {side.run_id}, which is only read: "
+                              "pass a folder outside both runs")
     kernel_argv0(kernel)  # an unknown kernel fails before anything is written
     staging = target.parent / f".{target.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
