@@ -61,13 +61,16 @@ def test_thresholds_decide_between_survival_and_split() -> None:
     assert _kinds(compare.match(table))["split"] == [((0,), (0, 1))]
     strict = compare.match(table, compare.Thresholds(core_share=0.5, part_share=0.4))
     assert _kinds(strict)["survived"] == [((0,), (0,))] and _kinds(strict)["new"] == [((), (1,))]
+    assert strict.transitions[-1].to_dict()["mostly"] == 0, "split off segment 0"
 
 
 def test_noise_is_never_a_segment() -> None:
     a = pd.Series([-1] * 50 + [0] * 50)
     b = pd.Series([0] * 50 + [-1] * 50)
-    kinds = _kinds(compare.match(compare.contingency(a, b)))
+    matching = compare.match(compare.contingency(a, b))
+    kinds = _kinds(matching)
     assert kinds["vanished"] == [((0,), ())] and kinds["new"] == [((), (0,))]
+    assert all(step.mostly is None for step in matching.transitions), "noise is no origin"
 
 
 def test_psi_is_zero_on_equal_samples_and_flags_a_shift() -> None:

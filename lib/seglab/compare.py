@@ -18,7 +18,9 @@ With the thresholds of :class:`Thresholds` (config section ``compare``):
 - **survived**: ``x`` and ``y`` are paired by the optimal one-to-one matching (Jaccard overlap,
   ``scipy.optimize.linear_sum_assignment``), and both shares are at least ``core_share``, and
   neither takes part in a split or merge;
-- **vanished** / **new**: a segment of A / B in none of the above.
+- **vanished** / **new**: a segment of A / B in none of the above; when at least ``core_share``
+  of a vanished segment went to one of B's segments (absorbed), or of a new segment came from one
+  of A's (split off), that segment is named as ``mostly``.
 
 Noise (``-1``) is never a segment here; it appears in the migration like any label.
 """
@@ -62,10 +64,14 @@ class Transition:
     a: tuple[int, ...]
     b: tuple[int, ...]
     overlap: float
+    mostly: int | None = None
+    """Vanished: the B segment holding at least ``core_share`` of its customers (absorbed);
+    new: the A segment at least ``core_share`` of its customers came from (split off)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "a": list(self.a), "b": list(self.b),
-                "overlap": round(self.overlap, 4)}
+        found = {"kind": self.kind, "a": list(self.a), "b": list(self.b),
+                 "overlap": round(self.overlap, 4)}
+        return found if self.mostly is None else {**found, "mostly": self.mostly}
 
 
 @dataclass(frozen=True)
@@ -163,12 +169,20 @@ def match(table: pd.DataFrame, thresholds: Thresholds = Thresholds()) -> Matchin
             transitions.append(Transition("survived", (x,), (y,), float(jaccard[i, j])))
             taken_a.add(x)
             taken_b.add(y)
-    transitions += [Transition("vanished", (int(x),), (), 0.0) for x in a_ids
-                    if int(x) not in taken_a]
-    transitions += [Transition("new", (), (int(y),), 0.0) for y in b_ids if int(y) not in taken_b]
+    transitions += [Transition("vanished", (int(x),), (), 0.0, _mostly(rows[i], b_ids, core))
+                    for i, x in enumerate(a_ids) if int(x) not in taken_a]
+    transitions += [Transition("new", (), (int(y),), 0.0, _mostly(cols[:, j], a_ids, core))
+                    for j, y in enumerate(b_ids) if int(y) not in taken_b]
     order = {kind: rank for rank, kind in enumerate(KINDS)}
     transitions.sort(key=lambda step: (order[step.kind], step.a, step.b))
     return Matching(table, pairs, transitions)
+
+
+def _mostly(shares: np.ndarray, labels: np.ndarray, core: float) -> int | None:
+    """The label holding at least ``core`` of the shares, if one does."""
+    if not len(shares) or shares.max() < core:
+        return None
+    return int(labels[int(np.argmax(shares))])
 
 
 def _one_to_one(jaccard: np.ndarray, a_ids: np.ndarray, b_ids: np.ndarray) -> dict[int, int]:

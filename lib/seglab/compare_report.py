@@ -137,9 +137,15 @@ def data_uri(figure: Figure) -> str:
 def transition_rows(result: Mapping[str, Any]) -> list[dict[str, str]]:
     """The transitions in words, one row each."""
     names_a, names_b = result["names_a"], result["names"]
+
+    def side(labels: list[int], names: Mapping[str, Any], mostly: int | None, how: str) -> str:
+        if labels:
+            return ", ".join(label_name(label, names) for label in labels)
+        return "–" if mostly is None else f"(mostly {how} {label_name(mostly, names)})"
+
     return [{"kind": step["kind"],
-             "before": ", ".join(label_name(a, names_a) for a in step["a"]) or "–",
-             "after": ", ".join(label_name(b, names_b) for b in step["b"]) or "–",
+             "before": side(step["a"], names_a, step.get("mostly"), "from"),
+             "after": side(step["b"], names_b, step.get("mostly"), "into"),
              "overlap": f"{step['overlap']:.0%}" if step["kind"] in ("survived", "split", "merged")
              else "–"}
             for step in result["transitions"]]
@@ -165,10 +171,15 @@ def summary(result: Mapping[str, Any]) -> list[str]:
     events = []
     for step in result["transitions"]:
         before, after = quoted(step["a"], names_a), quoted(step["b"], names_b)
-        events.append({"split": f"{before} split in {len(step['b'])} ({after})",
-                       "merged": f"{before} merged into {after}",
-                       "vanished": f"{before} vanished",
-                       "new": f"{after} is new"}.get(step["kind"], ""))
+        mostly = step.get("mostly")
+        events.append({
+            "split": f"{before} split in {len(step['b'])} ({after})",
+            "merged": f"{before} merged into {after}",
+            "vanished": f"{before} vanished" + ("" if mostly is None else
+                                               f" (mostly into {quoted([mostly], names_b)})"),
+            "new": f"{after} is new" + ("" if mostly is None else
+                                        f" (mostly from {quoted([mostly], names_a)})"),
+        }.get(step["kind"], ""))
     held = f"{result['n_survived']} of {result['n_segments_a']} segments held"
     moved = f"{result['moved_share']:.1%} of customers changed segment"
     lines = ["; ".join([held, *filter(None, events), moved]) + "."]
