@@ -214,3 +214,18 @@ def test_previous_run_without_common_customers_warns(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="no customer in common"):
         names = stages._carried_names(run, config, labels, found)
     assert names == default_names([0, 1, 2]) and "no customer in common" in found[0]
+
+
+def test_a_small_segment_absorbed_by_a_large_one_is_a_merge_that_keeps_the_large_name() -> None:
+    a = pd.Series([0] * 1000 + [1] * 100 + [2] * 500)
+    b = pd.Series([5] * 1100 + [6] * 500)
+    matching = compare.match(compare.contingency(a, b))
+    assert _kinds(matching)["merged"] == [((0, 1), (5,))]
+    assert matching.survivors == {5: 0, 6: 2}, "the merge carries its main source's name"
+
+
+def test_the_larger_part_of_a_split_keeps_the_name() -> None:
+    a = pd.Series([0] * 1000)
+    b = pd.Series([3] * 700 + [4] * 300)
+    matching = compare.match(compare.contingency(a, b))
+    assert _kinds(matching)["split"] == [((0,), (3, 4))] and matching.survivors == {3: 0}

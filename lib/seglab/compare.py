@@ -12,9 +12,9 @@ With the thresholds of :class:`Thresholds` (config section ``compare``):
 
 - **split**: ``x`` sends at least ``part_share`` of its customers to each of two or more of B's
   segments that each came mostly (``core_share``) from ``x``, together at least ``core_share``;
-- **merged**: ``y`` receives at least ``part_share`` of its customers from each of two or more
-  of A's segments that each went mostly (``core_share``) to ``y``, together at least
-  ``core_share``;
+- **merged**: two or more of A's segments each went mostly (``core_share``) to ``y``, and
+  together make at least ``core_share`` of it; a small segment absorbed by a large one counts
+  (MONIC's absorption: the size of a source does not matter, where it went does);
 - **survived**: ``x`` and ``y`` are paired by the optimal one-to-one matching (Jaccard overlap,
   ``scipy.optimize.linear_sum_assignment``), and both shares are at least ``core_share``, and
   neither takes part in a split or merge;
@@ -50,6 +50,7 @@ class Thresholds:
 
     core_share: float = 0.5
     part_share: float = 0.2
+    """The least share of a segment that makes a part of a split."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ class Transition:
     overlap: float
     mostly: int | None = None
     """Vanished: the B segment holding at least ``core_share`` of its customers (absorbed);
-    new: the A segment at least ``core_share`` of its customers came from (split off)."""
+    new: the A segment at least ``core_share`` of its customers came from (split off);
+    split: the part holding at least ``core_share`` of the segment; merged: the source making
+    at least ``core_share`` of the merged segment. ``None`` where no one dominates."""
 
     def to_dict(self) -> dict[str, Any]:
         found = {"kind": self.kind, "a": list(self.a), "b": list(self.b),
@@ -96,8 +99,15 @@ class Matching:
 
     @property
     def survivors(self) -> dict[int, int]:
-        """B's surviving segment -> the A segment it continues."""
-        return {step.b[0]: step.a[0] for step in self.transitions if step.kind == "survived"}
+        """B's segment -> the A segment it continues (and whose name it keeps): a survivor's
+        match, a split's part holding most of the segment, a merge's source making most of it."""
+        heirs = {step.b[0]: step.a[0] for step in self.transitions if step.kind == "survived"}
+        for step in self.transitions:
+            if step.kind == "split" and step.mostly is not None:
+                heirs[step.mostly] = step.a[0]
+            elif step.kind == "merged" and step.mostly is not None:
+                heirs[step.b[0]] = step.mostly
+        return heirs
 
     def count(self, kind: Kind) -> int:
         return sum(step.kind == kind for step in self.transitions)
@@ -153,12 +163,14 @@ def match(table: pd.DataFrame, thresholds: Thresholds = Thresholds()) -> Matchin
         parts = np.flatnonzero((rows[i] >= part) & (cols[i] >= core))
         if len(parts) >= 2 and rows[i, parts].sum() >= core:
             transitions.append(Transition("split", (int(x),), tuple(int(b_ids[j]) for j in parts),
-                                          float(rows[i, parts].sum())))
-    for j, y in enumerate(b_ids):  # merges: sources that went mostly to y
-        sources = np.flatnonzero((cols[:, j] >= part) & (rows[:, j] >= core))
+                                          float(rows[i, parts].sum()),
+                                          _mostly(rows[i, parts], b_ids[parts], core)))
+    for j, y in enumerate(b_ids):  # merges: sources that went mostly to y, whatever their size
+        sources = np.flatnonzero(rows[:, j] >= core)
         if len(sources) >= 2 and cols[sources, j].sum() >= core:
             transitions.append(Transition("merged", tuple(int(a_ids[i]) for i in sources),
-                                          (int(y),), float(cols[sources, j].sum())))
+                                          (int(y),), float(cols[sources, j].sum()),
+                                          _mostly(cols[sources, j], a_ids[sources], core)))
     taken_a = {x for step in transitions for x in step.a}
     taken_b = {y for step in transitions for y in step.b}
     index_a = {int(x): i for i, x in enumerate(a_ids)}

@@ -225,10 +225,11 @@ class CompareConfig(_Section):
 
     core_share: float = Field(0.5, gt=0.0, le=1.0)
     """A segment survives when at least this share of its customers stays in its matched
-    segment and at least this share of that segment comes from it; the parts of a split (the
-    sources of a merge) must each come (go) mostly, by this share, from (to) one segment."""
+    segment and at least this share of that segment comes from it; the parts of a split must
+    each come mostly, by this share, from the split segment, and the sources of a merge must
+    each go mostly to the merged one."""
     part_share: float = Field(0.2, gt=0.0, le=1.0)
-    """The least share of a segment that makes a part of a split (or a source of a merge)."""
+    """The least share of a segment that makes a part of a split."""
     psi_bins: int = Field(10, ge=2, le=100)
     """Quantile bins of a numeric column for its population stability index."""
     psi_watch: float = Field(0.1, gt=0.0)

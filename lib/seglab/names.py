@@ -1,8 +1,9 @@
 """Segment names and colours, and carrying them over from last week's run.
 
 A run's segments are called ``Segment <label>`` and coloured by label (the map's palette) unless
-the run was made with ``seglab run --previous RUN``: then a segment that survives from ``RUN``
-keeps ``RUN``'s name and colour, and the other segments take names and colours ``RUN`` did not
+the run was made with ``seglab run --previous RUN``: then a segment that continues one of
+``RUN``'s (it survived, or is the larger part of a split, or the main source of a merge) keeps
+its name and colour, and the other segments take names and colours ``RUN`` did not
 use (``artifacts/segment_names.json``).
 """
 
@@ -46,7 +47,8 @@ def carry_names(previous: Mapping[int, Mapping[str, Any]], survivors: Mapping[in
 
     Args:
         previous: the earlier run's names (:func:`default_names` or its saved names).
-        survivors: this run's surviving segment -> the earlier segment it continues.
+        survivors: this run's segment -> the earlier segment it continues
+            (:attr:`seglab.compare.Matching.survivors`).
         segments: this run's segment labels (noise ignored).
 
     Returns:
