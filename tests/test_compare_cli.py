@@ -15,10 +15,12 @@ from weekly_support import make_run, table_for, two_weeks
 from seglab import compare_runner
 from seglab.cli import main
 from seglab.config import CompareConfig, Config
+from seglab.errors import SeglabError
 from seglab.runner import COMPARE_NOTEBOOK, declared_parameters, notebook_sources
 from seglab.tracking import tracker as tracker_module
 from seglab.tracking.leaderboard import leaderboard, table_columns
 from seglab.tracking.records import TrialRecord
+from seglab.tracking.recover import recover
 from seglab.weekly import compare_runs, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,9 +130,11 @@ def test_the_comparison_trial_names_both_runs_locally_and_in_the_mirror(
 
     monkeypatch.setattr(tracker_module, "make_remote", lambda *args: Mirror())
     a, b = read_run(weeks_dir / "week-a"), read_run(weeks_dir / "week-b")
-    result = compare_runs(a, b, CompareConfig())
-    (tmp_path / "weekly").mkdir()
-    compare_runner._track(tmp_path / "weekly", "compare-x", a, b, Config(), result, 1.0, tmp_path)
+    folder = tmp_path / "compare-x"
+    folder.mkdir()
+    params, metrics = compare_runner.write_evidence(folder, "compare-x", a, b, Config(),
+                                                    compare_runs(a, b, CompareConfig()), {})
+    compare_runner._track(folder, "compare-x", params, metrics, Config(), tmp_path)
     (record,) = pushed
     assert record.experiment == compare_runner.EXPERIMENT
     assert record.summary.params["compare.run_a"] == "week-a"
@@ -138,3 +142,9 @@ def test_the_comparison_trial_names_both_runs_locally_and_in_the_mirror(
     assert record.summary.tags["kind"] == "compare"
     board = leaderboard(tmp_path)
     assert {"params.compare.run_a", "params.compare.run_b"} <= set(table_columns(board))
+    recover(tmp_path)  # the store rebuilt from the folders keeps the lineage
+    (row,) = leaderboard(tmp_path).to_dict(orient="records")
+    assert (row["trial"], row["experiment"]) == ("compare-x", compare_runner.EXPERIMENT)
+    assert row["params.compare.run_a"] == "week-a" and row["metrics.moved_share"] == metrics["moved_share"]
+    with pytest.raises(SeglabError, match="is a comparison"):
+        read_run(folder)

@@ -10,6 +10,7 @@ leaves nothing behind, only its one-line error. Both runs are only read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import platform
 import shutil
@@ -21,12 +22,13 @@ from typing import Any
 
 import jupytext
 import papermill as pm
+import yaml
 
 from seglab import __version__
 from seglab.config import Config
 from seglab.errors import SeglabError
 from seglab.paths import NOTEBOOKS_DIR, resolve
-from seglab.runfolder import RunFolder
+from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.runner import COMPARE_NOTEBOOK, KERNEL_ARGUMENTS, kernel_argv0, new_run_id
 from seglab.tracking import open_tracker
 from seglab.weekly import RunSide, check_comparable, read_run
@@ -68,16 +70,20 @@ def run_compare(run_a: Path, run_b: Path, config: Config, *, runs_dir: Path,
     staging = target.parent / f".{target.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
-    started = time.perf_counter()
+    started_at = _now()
     try:
         seconds = _execute(staging, a, b, config, kernel)
         result = json.loads((staging / "compare.json").read_text())
-        _write_manifest(staging, compare_id, a, b, kernel, seconds)
+        params, metrics = write_evidence(staging, compare_id, a, b, config, result,
+                                         {"kernel": {"name": kernel}, "started_at": started_at,
+                                          "notebooks": [{"notebook": COMPARE_NOTEBOOK,
+                                                         "status": "completed",
+                                                         "seconds": seconds}]})
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     RunFolder(target).freeze()
-    _track(target, compare_id, a, b, config, result, time.perf_counter() - started, runs_dir)
+    _track(target, compare_id, params, metrics, config, runs_dir)
     return Comparison(target, compare_id, result)
 
 
@@ -110,31 +116,46 @@ def _side(side: RunSide) -> dict[str, Any]:
             "data_fingerprint": manifest.get("data_fingerprint")}
 
 
-def _write_manifest(staging: Path, compare_id: str, a: RunSide, b: RunSide, kernel: str,
-                    seconds: float) -> None:
-    RunFolder(staging).write_json(staging / "manifest.json", {
-        "kind": "compare", "compare_id": compare_id, "status": "completed",
-        "run_a": _side(a), "run_b": _side(b),
-        "notebooks": [{"notebook": COMPARE_NOTEBOOK, "status": "completed", "seconds": seconds}],
-        "kernel": {"name": kernel}, "python": platform.python_version(),
-        "seglab_version": __version__,
+def write_evidence(folder: Path, compare_id: str, a: RunSide, b: RunSide, config: Config,
+                   result: dict[str, Any], facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``manifest.json`` (kind ``compare``, both runs, ``facts``), and ``params.yaml`` and
+    ``metrics.json`` as a run folder has them: what the trial records, so that ``seglab store
+    recover`` rebuilds the comparison's trial from its folder like a run's.
+
+    Returns:
+        The params and the metrics (the flat numbers of ``compare.json``).
+    """
+    params = {"experiment": EXPERIMENT, "kind": "compare", "compare": {
+        "run_a": a.run_id, "run_b": b.run_id, "assigned_with": result["assigned_with"],
+        **config.compare.model_dump()}}
+    metrics = {key: value for key, value in result.items()
+               if isinstance(value, int | float) and not isinstance(value, bool)}
+    writer = RunFolder(folder)
+    atomic_write_text(writer.params, yaml.safe_dump(params, sort_keys=False))
+    writer.write_json(writer.metrics, metrics)
+    writer.write_json(writer.manifest, {
+        "kind": "compare", "run_id": compare_id, "experiment": EXPERIMENT, "status": "completed",
+        "run_a": _side(a), "run_b": _side(b), "python": platform.python_version(),
+        "seglab_version": __version__, **facts, "ended_at": _now(),
     })
+    return params, metrics
 
 
-def _track(folder: Path, compare_id: str, a: RunSide, b: RunSide, config: Config,
-           result: dict[str, Any], seconds: float, runs_dir: Path) -> None:
+def _track(folder: Path, compare_id: str, params: dict[str, Any], metrics: dict[str, Any],
+           config: Config, runs_dir: Path) -> None:
     """A trial of kind ``compare`` whose parameters name both runs (mirrored like any trial)."""
     tracker = open_tracker(config.tracking, store_dir=runs_dir)
     try:
-        params = {"kind": "compare", "compare": {
-            "run_a": a.run_id, "run_b": b.run_id, "assigned_with": result["assigned_with"],
-            **config.compare.model_dump()}}
+        compared = params["compare"]
         trial = tracker.start_run(EXPERIMENT, compare_id, params=params, run_dir=folder,
-                                  tags={"kind": "compare", "run_a": a.run_id, "run_b": b.run_id})
-        trial.log_metrics({key: value for key, value in result.items()
-                           if isinstance(value, int | float) and not isinstance(value, bool)}
-                          | {"seconds": seconds})
+                                  tags={"kind": "compare", "run_a": compared["run_a"],
+                                        "run_b": compared["run_b"]})
+        trial.log_metrics(metrics)
         trial.log_artifacts(folder)
         trial.end("completed")
     finally:
         tracker.close()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

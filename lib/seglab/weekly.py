@@ -68,6 +68,9 @@ def read_run(path: str | Path) -> RunSide:
             labels without the run's id column.
     """
     folder = RunFolder(Path(path)).check()
+    if folder.read_json(folder.manifest).get("kind") == "compare":
+        raise SeglabError(f"{folder.path} is a comparison (seglab compare), not a run: pass the "
+                          "run folders it compared")
     if not folder.params.exists():
         raise SeglabError(f"{folder.path} has no params.yaml: pass a folder made by `seglab run`")
     config = load_config(folder.params)
