@@ -6,13 +6,14 @@ import sys
 import types
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from test_report import fake_run
 from weekly_support import EXPECTED, SIZES_A, make_run, table_for, two_weeks
 
-from seglab import compare, drift, stages
+from seglab import compare, drift, plots, stages
 from seglab.config import CompareConfig, load_config
 from seglab.errors import SeglabError
 from seglab.names import carry_names, default_names, segment_colour
@@ -229,3 +230,16 @@ def test_the_larger_part_of_a_split_keeps_the_name() -> None:
     b = pd.Series([3] * 700 + [4] * 300)
     matching = compare.match(compare.contingency(a, b))
     assert _kinds(matching)["split"] == [((0,), (3, 4))] and matching.survivors == {3: 0}
+
+
+def test_figures_use_the_carried_names_and_colours() -> None:
+    names = {0: {"name": "loyal app users", "colour": "#123456"}}
+    gaps = pd.DataFrame({"spend": [1.0, -1.0]}, index=pd.Index([0, 1], name="segment"))
+    figure = plots.segment_profiles(gaps, pd.Series({0: 0.6, 1: 0.4}), names)
+    first, second = figure.axes[0].get_yticklabels()
+    assert first.get_text() == "loyal app users (60%)" and first.get_color() == "#123456"
+    assert second.get_text() == "segment 1 (40%)"
+    coords = np.random.default_rng(0).normal(size=(40, 3))
+    legend = plots.embedding_map(coords, np.repeat([0, 1], 20), title="t", names=names).axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["noise", "loyal app users", "segment 1"]
+    plt.close("all")

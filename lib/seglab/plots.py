@@ -89,16 +89,23 @@ def silhouette(values: np.ndarray, labels: np.ndarray, *, mean: float,
     return fig
 
 
-def segment_profiles(profiles: pd.DataFrame, sizes: pd.Series) -> Figure:
-    """Heatmap of standardised differences from the customer base, one row per segment."""
+def segment_profiles(profiles: pd.DataFrame, sizes: pd.Series,
+                     names: SegmentNames | None = None) -> Figure:
+    """Heatmap of standardised differences from the customer base, one row per segment
+    (``names``: as in :func:`embedding_map`, each row named and its label coloured)."""
     height = 1.2 + 0.35 * max(len(profiles), 1)
     fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(profiles.columns) + 2), height))
     limit = max(1.0, float(np.nanmax(np.abs(profiles.to_numpy()))) if profiles.size else 1.0)
     image = ax.imshow(profiles.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(len(profiles.columns)), [literal(name) for name in profiles.columns],
                   rotation=60, ha="right", fontsize=7)
+    styles = [_segment_style(names, s, index) for index, s in enumerate(profiles.index)]
     ax.set_yticks(range(len(profiles)),
-                  [f"segment {s} ({sizes.get(s, 0):.0%})" for s in profiles.index], fontsize=8)
+                  [f"{literal(name)} ({sizes.get(s, 0):.0%})"
+                   for (_, name), s in zip(styles, profiles.index, strict=True)], fontsize=8)
+    if names:
+        for tick, (colour, _) in zip(ax.get_yticklabels(), styles, strict=True):
+            tick.set_color(colour)
     fig.colorbar(image, ax=ax, label="difference from all customers (standard deviations)")
     ax.set_title("Segment profiles")
     return fig

@@ -79,6 +79,7 @@ from seglab.config import Config, load_config, merge_sections, save_config, vali
 from seglab.density_settings import DensitySettings
 from seglab.errors import DataError, SeglabError
 from seglab.kinds import TableKinds
+from seglab.names import names_from_json
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report, read_segments
 from seglab.runfolder import RunFolder, atomic_write_text
@@ -533,7 +534,8 @@ def write_report(folder: RunFolder, config: Config) -> Reporting:
     segments = read_segments(folder)  # the profile table and its statistics, read once
     gaps, sizes = segments.gaps, segments.sizes
     top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
-    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
+    carried = names_from_json(SEGMENT_NAMES.read_if_present(folder))  # seglab run --previous
+    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"], carried)
     folder.save_figure(figure, "segment_profiles")
     assessed = assess_stability(folder, config)
     return Reporting(sizes, gaps, figure, assessed, build_report(folder, segments))
