@@ -33,6 +33,9 @@ def test_every_known_transition_is_found(seed: int) -> None:
     weeks = two_weeks(seed)
     matching = compare.match(compare.contingency(weeks.a, weeks.b))
     assert _kinds(matching) == EXPECTED
+    assert matching.pairs[0] == 10 and matching.pairs[1] == 11
+    linked = {(link["a"], link["b"]) for link in matching.links}
+    assert {(2, 12), (2, 13), (3, 14), (4, 14)} <= linked and (0, 11) not in linked
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -86,6 +86,9 @@ class Matching:
     pairs: dict[int, int]
     """The optimal one-to-one matching, A's segment -> B's segment (pairs with any overlap)."""
     transitions: list[Transition]
+    links: list[dict[str, Any]]
+    """The many-to-one links: every pair of segments where at least ``part_share`` of either
+    side is in the other, with ``share_of_a``, ``share_of_b`` and ``jaccard``."""
 
     @property
     def successors(self) -> dict[int, set[int]]:
@@ -187,7 +190,10 @@ def match(table: pd.DataFrame, thresholds: Thresholds = Thresholds()) -> Matchin
                     for j, y in enumerate(b_ids) if int(y) not in taken_b]
     order = {kind: rank for rank, kind in enumerate(KINDS)}
     transitions.sort(key=lambda step: (order[step.kind], step.a, step.b))
-    return Matching(table, pairs, transitions)
+    links = [{"a": int(a_ids[i]), "b": int(b_ids[j]), "share_of_a": round(float(rows[i, j]), 4),
+              "share_of_b": round(float(cols[i, j]), 4), "jaccard": round(float(jaccard[i, j]), 4)}
+             for i, j in zip(*np.nonzero((rows >= part) | (cols >= part)), strict=True)]
+    return Matching(table, pairs, transitions, links)
 
 
 def _mostly(shares: np.ndarray, labels: np.ndarray, core: float) -> int | None:

@@ -205,6 +205,8 @@ def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig,
         "lost_customers": len(a.labels.index.difference(b.labels.index)),
         "moved_share": round(compare.moved_share(moves), 6),
         "transitions": [step.to_dict() for step in matching.transitions],
+        "matching": [{"a": x, "b": y} for x, y in matching.pairs.items()],
+        "links": matching.links,
         "migration": [{"a": int(row.a), "b": int(row.b), "customers": int(row.customers),
                        "share_of_a": round(float(row.share_of_a), 6), "moved": bool(row.moved)}
                       for row in moves.itertuples(index=False)],
