@@ -10,7 +10,6 @@ with A's model (:func:`assign_with_previous`) and B's segments are matched on th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,9 +104,12 @@ def carried_names(previous: RunSide, labels: pd.Series,
     if not len(previous.labels.index.intersection(labels.index)):
         return default_names(segments), (f"--previous {previous.run_id}: no customer in common, "
                                           "so no segment name was carried over")
-    matching = compare.match(compare.contingency(previous.labels, labels),
-                             compare.Thresholds(settings.core_share, settings.part_share))
+    matching = compare.match(compare.contingency(previous.labels, labels), _thresholds(settings))
     return carry_names(previous.names(), matching.survivors, segments), None
+
+
+def _thresholds(settings: CompareConfig) -> compare.Thresholds:
+    return compare.Thresholds(settings.core_share, settings.part_share)
 
 
 def table_header(side: RunSide) -> list[str] | None:
@@ -169,17 +171,12 @@ def assign_with_previous(a: RunSide, b: RunSide) -> pd.Series:
     return pd.Series(segments, index=predicted.index, name="cluster")
 
 
-Assigner = Callable[[RunSide, RunSide], pd.Series]
-
-
-def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig,
-                 assign: Assigner = assign_with_previous) -> dict[str, Any]:
+def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig) -> dict[str, Any]:
     """Everything ``compare.json`` holds for A (earlier) against B (later).
 
     Args:
         a, b: :func:`read_run`.
         settings: the ``compare`` config section.
-        assign: how B's customers get A's segments when the runs share none.
 
     Returns:
         The comparison (JSON-safe), DESIGN.md's keys first, flat counts for the tracker.
@@ -189,9 +186,9 @@ def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig,
     """
     shared = a.labels.index.intersection(b.labels.index)
     basis = SHARED if len(shared) else ASSIGNED
-    before = a.labels if len(shared) else assign(a, b)
+    before = a.labels if len(shared) else assign_with_previous(a, b)
     matching = compare.match(compare.contingency(before, b.labels, a.segments),
-                             compare.Thresholds(settings.core_share, settings.part_share))
+                             _thresholds(settings))
     moves = compare.migration(matching)
     table_a, note_a = read_drift_table(a)
     table_b, note_b = read_drift_table(b)
