@@ -126,12 +126,12 @@ def _noise_last(labels: pd.Index) -> list[int]:
     return sorted(labels, key=lambda label: (label < 0, label))
 
 
-def data_uri(figure: Figure) -> str:
-    """A figure as an inline PNG (and released from pyplot)."""
+def png(figure: Figure) -> bytes:
+    """A figure as PNG bytes (and released from pyplot)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
-    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+    return buffer.getvalue()
 
 
 def transition_rows(result: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -215,9 +215,9 @@ def write_comparison(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]
     figures_dir.mkdir(parents=True, exist_ok=True)
     figures = {}
     for name, draw in (("alluvial", alluvial), ("migration", migration_heatmap)):
-        figure = draw(written)
-        figure.savefig(figures_dir / f"{name}.png", dpi=110, bbox_inches="tight")
-        figures[name] = data_uri(figure)
+        image = png(draw(written))
+        (figures_dir / f"{name}.png").write_bytes(image)
+        figures[name] = f"data:image/png;base64,{base64.b64encode(image).decode('ascii')}"
     atomic_write_text(out_dir / "compare.json", json.dumps(written, indent=2))
     atomic_write_text(out_dir / "compare.html", compare_page(written, figures))
     return written
