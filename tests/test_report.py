@@ -22,8 +22,9 @@ from seglab import plots, profiles, stages
 from seglab.artifacts import PROFILE_STATS
 from seglab.config import load_config, save_config
 from seglab.density_settings import DensitySettings
+from seglab.names import segment_colour
 from seglab.paths import resolve
-from seglab.report import build_report, read_segments, report_context, segment_colour
+from seglab.report import build_report, read_segments, report_context
 from seglab.runfolder import RunFolder
 
 matplotlib.use("Agg")
@@ -99,7 +100,7 @@ def test_groups_list_their_segments_beside_the_hierarchy(run: RunFolder, tmp_pat
     second = html[html.index('data-group="1"'):]
     second = second[:second.index("</article>")]
     assert "Segment 1" in second and "Segment 2" in second and "Segment 0" not in second
-    assert f"{(SEGMENT_SIZES[1] + SEGMENT_SIZES[2]) / sum(SEGMENT_SIZES + (NOISE_ROWS,)):.0%}" in second
+    assert f"{(SEGMENT_SIZES[1] + SEGMENT_SIZES[2]) / sum((*SEGMENT_SIZES, NOISE_ROWS)):.0%}" in second
     flat = RunFolder(tmp_path / "flat")
     shutil.copytree(run.path, flat.path)
     labels = pd.read_parquet(flat.labels).drop(columns="group")

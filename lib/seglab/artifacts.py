@@ -149,6 +149,9 @@ SELECTION = JsonArtifact("selection.json", CLUSTERING)
 """``auto``: the chosen candidate, the rule's branch and the verdict."""
 # 04_clustering (``auto``, measured per candidate) or 05_reporting
 STABILITY = JsonArtifact("stability.json", REPORTING)
+SEGMENT_NAMES = JsonArtifact("segment_names.json", CLUSTERING)
+"""``seglab run --previous RUN``: each segment's name, colour and the earlier segment it carries
+on (:mod:`seglab.names`); absent otherwise (segments are then ``Segment <label>``)."""
 # every notebook (stages.open_run)
 BASE_PARAMS = Artifact("base_params.yaml", KERNEL_SETUP)
 """The config a notebook's own parameters override, for that execution only."""

@@ -35,6 +35,7 @@ from seglab import (
     selection,
     stability,
     verdict,
+    weekly,
 )
 from seglab.artifacts import (
     BASE_PARAMS,
@@ -67,6 +68,7 @@ from seglab.artifacts import (
     PROFILE_TABLE,
     REDUCTION,
     REPORTING,
+    SEGMENT_NAMES,
     SELECTION,
     STABILITY,
     TREE_EDGES,
@@ -81,6 +83,7 @@ from seglab.config import Config, load_config, merge_sections, save_config, vali
 from seglab.density_settings import DensitySettings
 from seglab.errors import DataError, SeglabError
 from seglab.kinds import TableKinds
+from seglab.names import names_from_json
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report, read_segments
 from seglab.runfolder import RunFolder, atomic_write_text
@@ -406,10 +409,26 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     labels.to_parquet(folder.labels, index=False)
     BASELINES.write(folder, {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
+    names = _carried_names(folder, config, pd.Series(result.labels, index=pd.Index(ids)), found)
     folder.update_manifest(warnings=found)
-    figures = _cluster_figures(folder, config, result, groups, coords, scores, sample)
+    figures = _cluster_figures(folder, config, result, groups, coords, scores, sample, names)
     return ClusteringOutcome(result, found, scores, baselines, figures, judged, used, groups,
                              SELECTION.read_if_present(folder).get("layers", []))
+
+
+def _carried_names(folder: RunFolder, config: Config, labels: pd.Series,
+                   found: list[str]) -> dict[int, dict[str, Any]] | None:
+    """``report.previous_run``: the names and colours carried over from that run, written to
+    ``segment_names.json`` (a warning joins ``found`` when none could be); else ``None``."""
+    if config.report.previous_run is None:
+        return None
+    previous = weekly.read_run(resolve(config.report.previous_run))
+    names, warning = weekly.carried_names(previous, labels, config.compare)
+    SEGMENT_NAMES.write(folder, {str(segment): entry for segment, entry in names.items()})
+    if warning:
+        warnings.warn(warning, stacklevel=2)
+        found.append(warning)
+    return names
 
 
 def _cuts_trees(config: Config) -> bool:
@@ -502,16 +521,17 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
 
 def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
                      groups: np.ndarray | None, coords: np.ndarray, scores: dict[str, Any],
-                     sample: metrics.SilhouetteSample) -> dict[str, Figure]:
+                     sample: metrics.SilhouetteSample,
+                     names: dict[int, dict[str, Any]] | None) -> dict[str, Figure]:
     labels = result.labels
     title = f"{result.algorithm.upper()} segments in the embedding"
     figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
-                                                          seed=config.seed)}
+                                                          seed=config.seed, names=names)}
     if groups is not None:
-        figures["hierarchy"] = plots.hierarchy(labels, groups)
+        figures["hierarchy"] = plots.hierarchy(labels, groups, names)
     if len(sample.values):  # the points the silhouette score was computed on
         figures["silhouette"] = plots.silhouette(sample.values, sample.labels,
-                                                 mean=scores["silhouette"])
+                                                 mean=scores["silhouette"], names=names)
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
@@ -558,7 +578,8 @@ def write_report(folder: RunFolder, config: Config) -> Reporting:
     segments = read_segments(folder)  # the profile table and its statistics, read once
     gaps, sizes = segments.gaps, segments.sizes
     top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
-    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
+    carried = names_from_json(SEGMENT_NAMES.read_if_present(folder))  # seglab run --previous
+    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"], carried)
     folder.save_figure(figure, "segment_profiles")
     assessed = assess_stability(folder, config)
     return Reporting(sizes, gaps, figure, assessed, build_report(folder, segments))
