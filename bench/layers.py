@@ -123,6 +123,10 @@ def summary(results: dict[str, dict[str, Any]], loto: dict[str, dict[str, Any]],
     ])
 
 
+def _save(path: Path, results: dict[str, Any]) -> None:
+    path.write_text(json.dumps(results, indent=1, default=_plain) + "\n")
+
+
 def _plain(value: Any) -> Any:
     """NumPy scalars as Python numbers (for ``json``)."""
     return value.item()
@@ -143,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", type=Path,
                         help="JSON {table: run_dir} of finished default runs to evaluate "
                              "instead of running seglab again")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "layers.json")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "layers.json",
+                        help="results (tables already in it are kept, not measured again)")
     parser.add_argument("--summary", type=Path, default=BENCH_DIR / "LAYERS.md")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -153,17 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     header = {"started_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "commit": os.popen("git rev-parse --short HEAD").read().strip(),
               "load": f"{os.getloadavg()[0]:.1f}"}
-    results = {}
+    saved = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results = {name: saved["tables"][name] for name in names if name in saved.get("tables", {})}
     with work_folder(None, "seglab-layers-") as work_dir:
         for name in names:
+            if name in results:  # measured by an earlier, interrupted invocation
+                continue
             started = time.perf_counter()
             run_dir = reuse.get(name) or run_seglab(corpus.get(name), work_dir)["run_dir"]
             results[name] = {**evaluate(Path(run_dir)),
                              "seconds": round(time.perf_counter() - started, 1)}
             print(name, json.dumps(results[name]["by_tolerance"]["0.05"]), flush=True)
+            _save(args.out, {**header, "tolerances": TOLERANCES, "tables": results})
     loto = leave_one_out(results)
-    args.out.write_text(json.dumps({**header, "tolerances": TOLERANCES, "tables": results,
-                                    "leave_one_out": loto}, indent=1, default=_plain) + "\n")
+    _save(args.out, {**header, "tolerances": TOLERANCES, "tables": results, "leave_one_out": loto})
     text = summary(results, loto, _baseline_ari(), header)
     intro = args.summary.read_text().split("## Latest")[0] if args.summary.exists() else (
         "# The primary layer: leave-one-table-out\n\n" + __doc__.split("\n\n", 1)[1] + "\n")
