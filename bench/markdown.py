@@ -18,3 +18,10 @@ def replace_block(path: Path, block: str, begin: str, end: str, title: str) -> N
         text = text.rstrip("\n") + "\n\n" + block
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table: ``header`` and ``rows`` of cell strings."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -46,6 +46,21 @@ pd.Series(outcome.scores, name="value").to_frame()
 outcome.figures["embedding_clusters"]
 
 # %% [markdown]
+# ## Layers: segments and groups
+# `auto` reads the density hierarchy at every resolution where it persists (PLSCAN layers,
+# DBSCAN cuts, HDBSCAN selections) and keeps, per number of segments, the best layer that is
+# stable across subsamples (ARI >= 0.8) and scores above the shuffled-columns null. The
+# segments are the finest kept layer whose coverage silhouette is within
+# `cluster.resolution_tolerance` of the best (`cluster.layer` picks another: `finest`,
+# `coarsest` or an index); the groups are the coarsest kept layer the segments nest in.
+
+# %%
+pd.DataFrame(outcome.layers) if outcome.layers else "no layer kept: the verdict says why"
+
+# %%
+outcome.figures.get("hierarchy", "one level only: no groups")
+
+# %% [markdown]
 # ## Silhouette per segment
 # Each customer's silhouette compares the distance to its own segment with the distance to the
 # nearest other one: near 1 sits well inside, near 0 on a border, below 0 closer to another

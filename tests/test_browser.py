@@ -1,4 +1,4 @@
-"""Both HTML pages in a real browser: headless Chromium opens them from disk with the network off.
+"""The HTML pages in a real browser: headless Chromium opens them from disk with the network off.
 
 Each page must log nothing to the console (its Content-Security-Policy turns any external load
 into a console error), show its expected elements after its scripts ran (``--dump-dom``) and
@@ -18,10 +18,14 @@ import pandas as pd
 import pytest
 from matplotlib import image
 from test_report import SEGMENT_SIZES, fake_run
+from weekly_support import make_run, table_for, two_weeks
 
+from seglab.compare_report import write_comparison
+from seglab.config import CompareConfig
 from seglab.leaderboard_html import render_leaderboard
 from seglab.report import build_report
 from seglab.runfolder import RunFolder
+from seglab.weekly import compare_runs, read_run
 
 CHROMIUM = next(
     (path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))),
@@ -82,7 +86,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
 def test_report_renders_offline(run: RunFolder, tmp_path: Path) -> None:
     page = dom(run.report.as_uri(), tmp_path)
     assert page.count('class="segment-card"') == len(SEGMENT_SIZES)
-    for element in ('id="segment-map"', 'id="stability"', 'id="methods"', 'id="k-distance"'):
+    assert page.count('class="group-card"') == 2
+    for element in ('id="segment-map"', 'id="hierarchy"', 'id="stability"', 'id="methods"',
+                    'id="k-distance"'):
         assert element in page, element
     assert_screenshot_not_blank(run.report.as_uri(), tmp_path)
 
@@ -122,3 +128,17 @@ def test_empty_leaderboard(tmp_path: Path) -> None:
     board = tmp_path / "empty.html"
     board.write_text(render_leaderboard(pd.DataFrame(columns=["trial", "status", "run_dir"])))
     assert "No runs recorded yet" in dom(board.as_uri(), tmp_path)
+
+
+def test_compare_page_renders_offline(tmp_path: Path) -> None:
+    weeks = two_weeks()
+    run_a = make_run(tmp_path / "runs" / "week-a", table_for(weeks.a, seed=1), weeks.a)
+    run_b = make_run(tmp_path / "runs" / "week-b", table_for(weeks.b, seed=2, shift=1.0), weeks.b)
+    out = tmp_path / "weekly"
+    out.mkdir()
+    write_comparison(out, compare_runs(read_run(run_a), read_run(run_b), CompareConfig()))
+    page = dom((out / "compare.html").as_uri(), tmp_path)
+    for element in ('id="alluvial"', 'id="migration-matrix"', 'id="psi"', "2 of 6 segments held"):
+        assert element in page, element
+    assert page.count('class="transition"') == 6
+    assert_screenshot_not_blank((out / "compare.html").as_uri(), tmp_path)

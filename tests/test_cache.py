@@ -197,3 +197,32 @@ def test_a_dbscan_sweep_cuts_one_cached_tree_and_agrees_with_exact_dbscan(tmp_pa
               for folder in (narrower, exact)}
     assert adjusted_rand_score(labels["narrower"], labels["exact"]) >= 0.99
     assert narrower.read_metrics()["n_clusters"] == exact.read_metrics()["n_clusters"]
+
+
+def test_a_sweep_over_the_layer_scores_the_candidates_once(tmp_path):
+    """Choosing another layer re-reads the cached candidates and null: same scores, same layers,
+    other segments; nothing refitted."""
+    runs = tmp_path / "runs"
+    folders = {}
+    for layer in ("auto", "coarsest", "finest"):
+        folder = RunFolder(runs / layer).create()
+        config = _config("reduce.method=umap", "reduce.null_sample=500", f"cluster.layer={layer}")
+        for stage in (stages.explore, stages.reduce_dimensions, stages.search_eps,
+                      stages.cluster_customers):
+            stage(folder, config)
+        folders[layer] = folder
+    hits = {layer: folder.read_json(folder.manifest)["cache"][CLUSTERING]["hit"]
+            for layer, folder in folders.items()}
+    assert hits == {"auto": False, "coarsest": True, "finest": True}
+    layers = {layer: json.loads((folder.artifacts / "selection.json").read_text())["layers"]
+              for layer, folder in folders.items()}
+    strip = [{key: value for key, value in record.items() if key != "role"}
+             for record in layers["auto"]]
+    assert len(strip) >= 2
+    for layer in ("coarsest", "finest"):
+        assert [{key: value for key, value in record.items() if key != "role"}
+                for record in layers[layer]] == strip
+    counts = {layer: folder.read_metrics()["n_clusters"] for layer, folder in folders.items()}
+    assert counts["coarsest"] == layers["auto"][0]["n_clusters"]
+    assert counts["finest"] == layers["auto"][-1]["n_clusters"]
+    assert counts["coarsest"] < counts["finest"]

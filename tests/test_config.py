@@ -101,7 +101,7 @@ def test_saved_config_round_trips(tmp_path):
 
 def test_sections_are_the_nested_models():
     assert SECTIONS == ("data", "features", "reduce", "eps", "cluster", "metrics", "report",
-                        "tracking")
+                        "compare", "tracking")
     assert set(SECTIONS) < set(Config.model_fields)
 
 

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from seglab.runner import notebook_sources
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT_METRICS = {
     "n_rows", "n_features_in", "n_features_used", "backend", "eps", "eps_low", "eps_high",
@@ -41,7 +43,7 @@ def test_run_folder_holds_every_contract_file(run_folder):
     for name in ("params.yaml", "manifest.json", "metrics.json", "labels.parquet", "report.html"):
         assert (run_folder / name).is_file(), name
     executed = sorted(p.stem for p in (run_folder / "notebooks").glob("*.ipynb"))
-    assert executed == sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert executed == sorted(p.stem for p in notebook_sources(ROOT / "notebooks"))
     assert {p.stem for p in (run_folder / "figures").glob("*.png")} >= FIGURES
 
 
@@ -93,11 +95,25 @@ def test_report_is_self_contained_and_rebuildable(run_folder):
 
 
 @pytest.mark.slow
+def test_a_run_compared_with_itself_holds_everything(run_folder, tmp_path):
+    done = seglab("compare", str(run_folder), str(run_folder), "--out", str(tmp_path / "self"),
+                  "--runs-dir", str(tmp_path), "--set", "tracking.backend=local")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "self" / "compare.json").read_text())
+    metrics = json.loads((run_folder / "metrics.json").read_text())
+    assert result["n_survived"] == metrics["n_clusters"] == result["n_segments_b"]
+    assert result["moved_share"] == 0 and result["shared_customers"] == metrics["n_rows"]
+    assert result["psi"] and set(result["psi"].values()) == {0.0}
+
+
+@pytest.mark.slow
 def test_direct_engine_writes_the_same_run(run_folder, tmp_path):
     done = seglab("run", "--params", "params/tiny.yaml", "--runs-dir", str(tmp_path),
-                  "--engine", "direct")
+                  "--engine", "direct", "--previous", str(run_folder))
     assert done.returncode == 0, done.stderr[-3000:]
     (direct,) = tmp_path.glob("2*")
+    names = json.loads((direct / "artifacts" / "segment_names.json").read_text())
+    assert all(entry["carried_from"] == int(label) for label, entry in names.items()), names
     assert not list((direct / "notebooks").glob("*.ipynb"))
     assert {p.name for p in (direct / "figures").glob("*.png")} == {
         p.name for p in (run_folder / "figures").glob("*.png")}

@@ -37,9 +37,9 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_metric_keys_follow_the_design() -> None:
-    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 26
+    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 28
     assert {"eps_low", "silhouette_feature_space", "ami", "seconds_total", "verdict", "selected",
-            "n_candidates", "stability_ari"} <= set(METRIC_KEYS)
+            "n_candidates", "stability_ari", "n_groups", "n_layers"} <= set(METRIC_KEYS)
     assert not [key for key in METRIC_KEYS if key.startswith("seconds_") and key != "seconds_total"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from seglab import plots, profiles, stages
 from seglab.artifacts import PROFILE_STATS
 from seglab.config import load_config, save_config
 from seglab.density_settings import DensitySettings
+from seglab.names import segment_colour
 from seglab.paths import resolve
-from seglab.report import build_report, read_segments, report_context, segment_colour
+from seglab.report import build_report, read_segments, report_context
 from seglab.runfolder import RunFolder
 
 matplotlib.use("Agg")
@@ -55,7 +57,8 @@ def fake_run(path: Path) -> RunFolder:
     save_config(config, folder.params)
     ids = [f"C{i:05d}" for i in range(n_rows)]
     pd.DataFrame({"customer_id": ids}).to_parquet(stages.CUSTOMERS.path(folder))
-    pd.DataFrame({"customer_id": ids, "cluster": labels}).to_parquet(folder.labels)
+    groups = np.array([-1, 0, 1, 1])[labels + 1]  # segment 0 alone, segments 1 and 2 together
+    pd.DataFrame({"customer_id": ids, "cluster": labels, "group": groups}).to_parquet(folder.labels)
     table.to_parquet(stages.PROFILE_TABLE.path(folder))
     folder.write_json(stages.CATEGORICAL.path(folder), {"channel": ["channel=web", "channel=store"]})
     stages.EMBEDDING.write(folder, coords)
@@ -75,6 +78,7 @@ def fake_run(path: Path) -> RunFolder:
                           largest_cluster_fraction=SEGMENT_SIZES[0] / n_rows, silhouette=0.8,
                           backend="cpu", seconds_reduce=1.5)
     folder.save_figure(plots.embedding_map(coords, labels, title="segments"), "embedding_clusters")
+    folder.save_figure(plots.hierarchy(labels, groups), "hierarchy")
     curve = np.sort(rng.gamma(2.0, 0.2, 400))
     folder.save_figure(plots.k_distance(curve, np.linspace(0, 1, 400), k=10, eps=0.5, eps_low=0.45,
                                         eps_high=0.6, knee_position=0.9), "k_distance")
@@ -88,6 +92,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
     folder = fake_run(tmp_path_factory.mktemp("runs") / "20260101T000000Z-abcdef")
     build_report(folder)
     return folder
+
+
+def test_groups_list_their_segments_beside_the_hierarchy(run: RunFolder, tmp_path: Path) -> None:
+    html = run.report.read_text()
+    assert html.count('class="group-card"') == 2 and 'id="hierarchy"' in html
+    second = html[html.index('data-group="1"'):]
+    second = second[:second.index("</article>")]
+    assert "Segment 1" in second and "Segment 2" in second and "Segment 0" not in second
+    assert f"{(SEGMENT_SIZES[1] + SEGMENT_SIZES[2]) / sum((*SEGMENT_SIZES, NOISE_ROWS)):.0%}" in second
+    flat = RunFolder(tmp_path / "flat")
+    shutil.copytree(run.path, flat.path)
+    labels = pd.read_parquet(flat.labels).drop(columns="group")
+    flat.labels.chmod(0o644)
+    labels.to_parquet(flat.labels)
+    assert 'id="groups"' not in build_report(flat)
 
 
 def test_one_card_per_segment_with_summary_lift_and_mix(run: RunFolder) -> None:

@@ -61,7 +61,13 @@ def test_own_table_reproduces_the_run_labels(run_dir, table):
     assert adjusted_rand_score(run_labels, predicted) >= 0.98
     assert np.array_equal(model.labels_, run_labels)
     assert model.verdict_ in ("clear", "weak") and model.selected_
-    assert model.groups_ is None and model.embedding_.shape == (len(table), 3)
+    assert model.embedding_.shape == (len(table), 3)
+    run_groups = pd.read_parquet(run_dir / "labels.parquet").get("group")
+    if run_groups is None:
+        assert model.groups_ is None and model.predict_frame(table)["group"].isna().all()
+    else:
+        predicted = model.predict_frame(table)["group"].to_numpy(dtype=float, na_value=np.nan)
+        assert np.mean(predicted == run_groups.to_numpy(dtype=float)) >= 0.98
     assert len(model.profiles_) == len(set(run_labels) - {-1})
 
 
@@ -69,7 +75,7 @@ def test_predict_frame_columns(run_dir, table):
     frame = seglab.Segmenter.load(run_dir).predict_frame(table.head(50))
     assert frame.index.name == "customer_id" and list(frame.index) == list(table["customer_id"][:50])
     assert list(frame.columns) == ["segment", "group", "confidence", "unlike_any"]
-    assert frame["confidence"].between(0, 1).all() and frame["group"].isna().all()
+    assert frame["confidence"].between(0, 1).all() and frame["group"].dtype == "Int64"
     assert frame["unlike_any"].dtype == bool
     indexed = seglab.Segmenter.load(run_dir).predict_frame(
         table.head(5).drop(columns="customer_id").set_axis(list("abcde")))

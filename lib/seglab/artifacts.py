@@ -144,10 +144,24 @@ CANDIDATES_SHOWN = ("candidate", "n_clusters", "noise_fraction", "largest_fracti
                     "coverage_silhouette", "silhouette_features", "dbcv", "stability", "admissible",
                     "chosen")
 """The candidates' columns notebook 04 and the report show."""
+EVALUATED = FrameArtifact("evaluated_candidates.parquet", CLUSTERING)
+"""``auto``: every candidate of the selection sample with its label-free scores (cached per
+embedding and search settings: a sweep over ``cluster.layer`` or the tolerance re-scores
+nothing) ..."""
+EVALUATED_LABELS = ArrayArtifact("evaluated_labels.npy", CLUSTERING)
+"""... their labels on the selection sample, one row per candidate ..."""
+NULL_SCORE = JsonArtifact("null_score.json", CLUSTERING)
+"""... and the shuffled-columns null's score (empty without a null)."""
+LAYERS = FrameArtifact("layers.parquet", CLUSTERING)
+"""``auto``: every kept layer's label per customer (``layer_0`` the coarsest), in the customers'
+order; ``selection.json`` says which layer is the segments and which the groups."""
 SELECTION = JsonArtifact("selection.json", CLUSTERING)
 """``auto``: the chosen candidate, the rule's branch and the verdict."""
 # 04_clustering (``auto``, measured per candidate) or 05_reporting
 STABILITY = JsonArtifact("stability.json", REPORTING)
+SEGMENT_NAMES = JsonArtifact("segment_names.json", CLUSTERING)
+"""``seglab run --previous RUN``: each segment's name, colour and the earlier segment it carries
+on (:mod:`seglab.names`); absent otherwise (segments are then ``Segment <label>``)."""
 # every notebook (stages.open_run)
 BASE_PARAMS = Artifact("base_params.yaml", KERNEL_SETUP)
 """The config a notebook's own parameters override, for that execution only."""

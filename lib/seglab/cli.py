@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_commands.add_commands(commands)
     _add_data(commands)
     _add_report(commands)
+    _add_compare(commands)
     _add_sweep(commands)
     _add_assign(commands)
     _add_cache(commands)
@@ -81,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="execute the notebooks in order as one tracked run")
     add_run_options(run)
+    run.add_argument("--previous", metavar="RUN",
+                     help="an earlier run (folder or run id): segments that survive from it keep "
+                          "its names and colours (sets report.previous_run)")
     run.set_defaults(handler=_run)
 
 
@@ -88,7 +93,13 @@ def _run(args: argparse.Namespace) -> int:
     from seglab.config import load_config
     from seglab.runner import run_pipeline
 
-    config = load_config(resolve(args.params), overrides=run_overrides(args))
+    overrides = run_overrides(args)
+    if args.previous:
+        from seglab.weekly import read_run
+
+        previous = read_run(_run_folder(args.previous, args.runs_dir)).folder.path.resolve()
+        overrides.append(f"report.previous_run={json.dumps(str(previous))}")
+    config = load_config(resolve(args.params), overrides=overrides)
     result = run_pipeline(config, runs_dir=resolve(args.runs_dir), kernel=args.kernel,
                           run_id=args.run_id, engine=args.engine,
                           echo=lambda line: print(line, file=sys.stderr))
@@ -166,13 +177,19 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=_report)
 
 
+def _run_folder(run: str, runs_dir: str) -> Path:
+    """A run given as a folder, or as a run id under ``runs_dir``."""
+    from seglab.runfolder import run_path
+
+    candidate = Path(run)
+    return candidate if candidate.is_dir() else run_path(resolve(runs_dir), run)
+
+
 def _report(args: argparse.Namespace) -> int:
     from seglab.report import build_report
-    from seglab.runfolder import RunFolder, run_path
+    from seglab.runfolder import RunFolder
 
-    candidate = Path(args.run)
-    path = candidate if candidate.is_dir() else run_path(resolve(args.runs_dir), args.run)
-    folder = RunFolder(path).check()
+    folder = RunFolder(_run_folder(args.run, args.runs_dir)).check()
     status = folder.settle()
     build_report(folder)
     if folder.finished:
@@ -213,12 +230,7 @@ def _assign(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise SeglabError(f"--workers must be at least 1 (got {args.workers})")
-    run = resolve(args.run)
-    if not run.is_dir() and (resolve(args.runs_dir) / args.run).is_dir():
-        run = resolve(args.runs_dir) / args.run
-    if not run.is_dir():
-        raise SeglabError(f"{args.run}: no such run folder (nor a run id in {args.runs_dir}); pass "
-                          "a finished run's folder or id")
+    run = _run_folder(args.run, args.runs_dir)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     out = resolve(args.out) if args.out else resolve("assignments") / f"{run.name}-{stamp}"
     summary = assign(run, str(resolve(args.data)), out, force=args.force, workers=args.workers,
@@ -230,6 +242,37 @@ def _assign(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(f"assigned {summary['rows']:,} customers to run {summary['run']}'s segments "
           f"({summary['unlike_any_share']:.1%} unlike any): {out}")
+    return 0
+
+
+# -- compare ------------------------------------------------------------------------------------
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare", help="an earlier run against a later one: transitions, migration, drift")
+    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run: folder or run id")
+    compare.add_argument("run_b", metavar="RUN_B", help="the later run: folder or run id")
+    compare.add_argument("--out", help="comparison folder (default: <runs-dir>/compare-<id>)")
+    compare.add_argument("--params", default=DEFAULT_PARAMS,
+                         help="the compare section and tracking from (%(default)s)")
+    compare.add_argument("--set", dest="overrides", action="append", default=[],
+                         metavar="KEY=VALUE", help="e.g. compare.core_share=0.6 (repeatable)")
+    compare.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
+                         help="run ids and the tracking store (%(default)s)")
+    compare.add_argument("--kernel", default="python3", help="kernel for notebook 06 (%(default)s)")
+    compare.set_defaults(handler=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from seglab.compare_runner import run_compare
+    from seglab.config import load_config
+
+    config = load_config(resolve(args.params), overrides=args.overrides)
+    done = run_compare(_run_folder(args.run_a, args.runs_dir),
+                       _run_folder(args.run_b, args.runs_dir), config,
+                       runs_dir=resolve(args.runs_dir),
+                       out=resolve(args.out) if args.out else None, kernel=args.kernel)
+    print(f"comparison {done.compare_id}: {done.folder}")
+    print(f"  {done.result['summary'][0]}")
     return 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -185,6 +185,15 @@ class ClusterConfig(_Section):
     baselines: list[Literal["dbscan", "hdbscan", "kmeans", "gmm"]] = Field(
         default_factory=lambda: ["kmeans", "gmm", "hdbscan"]
     )
+    layer: Literal["auto", "finest", "coarsest"] | Annotated[int, Field(ge=0)] = "auto"
+    """``auto``: the kept layers of the density hierarchy (stable, above the shuffled-columns
+    null) are ranked by coverage silhouette and the finest within ``resolution_tolerance`` of
+    the best becomes the segments; ``finest``/``coarsest``, or a kept layer's index (0 = the
+    coarsest, as in ``artifacts/layers.parquet``), choose one outright."""
+    resolution_tolerance: float = Field(0.05, ge=0.0, le=1.0)
+    """``layer: auto``: how far below the best kept layer's coverage silhouette a finer layer may
+    score and still be chosen (chosen by leave-one-table-out over the labelled corpus,
+    bench/LAYERS.md)."""
     select_sample: int = Field(20_000, ge=100)
     """``auto``: candidates are fitted and scored on at most this many embedded rows (fitted
     rows first); the other rows take the label their nearest sample rows vote for."""
@@ -213,6 +222,41 @@ class ReportConfig(_Section):
     """Subsamples re-clustered to measure stability (ARI with the run's labels); 0 = skip."""
     stability_sample: int = Field(20_000, ge=100, le=1_000_000)
     """Rows per stability subsample (at most 80 % of the table)."""
+    previous_run: str | None = None
+    """A finished run folder (``seglab run --previous RUN``): this run's segments that survive
+    from it keep its names and colours (matched on the customers both runs hold, as
+    ``seglab compare`` does); ``null``: segments are ``Segment <label>``."""
+
+
+class CompareConfig(_Section):
+    """``seglab compare``: when an overlap makes a transition, and when a column has drifted
+    (:mod:`seglab.compare`, :mod:`seglab.drift`)."""
+
+    core_share: float = Field(0.5, gt=0.0, le=1.0)
+    """A segment survives when at least this share of its customers stays in its matched
+    segment and at least this share of that segment comes from it; the parts of a split must
+    each come mostly, by this share, from the split segment, and the sources of a merge must
+    each go mostly to the merged one."""
+    part_share: float = Field(0.2, gt=0.0, le=1.0)
+    """The least share of a segment that makes a part of a split."""
+    psi_bins: int = Field(10, ge=2, le=100)
+    """Quantile bins of a numeric column for its population stability index."""
+    psi_watch: float = Field(0.1, gt=0.0)
+    """A column whose PSI reaches this is worth watching ..."""
+    psi_alert: float = Field(0.25, gt=0.0)
+    """... and has shifted at this."""
+    top_columns: int = Field(5, ge=1, le=50)
+    """Numeric columns (and categorical levels) shown per segment as those that moved most."""
+
+    @model_validator(mode="after")
+    def _check_order(self) -> CompareConfig:
+        if self.part_share > self.core_share:
+            raise ValueError(f"compare.part_share ({self.part_share}) must not exceed "
+                             f"compare.core_share ({self.core_share})")
+        if self.psi_watch >= self.psi_alert:
+            raise ValueError(f"compare.psi_watch ({self.psi_watch}) must be below "
+                             f"compare.psi_alert ({self.psi_alert})")
+        return self
 
 
 class TrackingConfig(_Section):
@@ -238,6 +282,7 @@ class Config(_Section):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @model_validator(mode="after")

@@ -6,7 +6,8 @@ name such as ``cost in $\\frac{a}{$`` is shown as written, never parsed as matht
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +17,8 @@ from matplotlib.figure import Figure
 from seglab.features import components_needed
 
 NOISE_COLOUR = "#b0b0b0"
+SegmentNames = Mapping[int, Mapping[str, Any]]
+"""Segment -> ``{"name", "colour", ...}`` (:mod:`seglab.names`)."""
 MAX_POINTS = 30_000
 """Scatter plots show at most this many points (a seeded sample); more only hides structure."""
 
@@ -35,8 +38,9 @@ def k_distance(curve: np.ndarray, positions: np.ndarray, *, k: int, eps: float,
 
 
 def embedding_map(coords: np.ndarray, labels: np.ndarray | None, *, title: str,
-                  seed: int = 0) -> Figure:
-    """The embedding seen in 2-D (its first two principal axes), coloured by segment."""
+                  seed: int = 0, names: SegmentNames | None = None) -> Figure:
+    """The embedding seen in 2-D (its first two principal axes), coloured by segment (``names``:
+    carried names and colours, :mod:`seglab.names`)."""
     rows = _sample_rows(len(coords), seed)
     points = _principal_plane(coords[rows])
     fig, ax = plt.subplots(figsize=(7, 6))
@@ -47,26 +51,35 @@ def embedding_map(coords: np.ndarray, labels: np.ndarray | None, *, title: str,
         noise = shown == -1
         ax.scatter(points[noise, 0], points[noise, 1], s=2, color=NOISE_COLOUR, alpha=0.4,
                    linewidths=0, label="noise")
-        palette = plt.get_cmap("tab20")
         for index, segment in enumerate(sorted(set(shown[~noise].tolist()))):
             members = shown == segment
+            colour, name = _segment_style(names, segment, index)
             ax.scatter(points[members, 0], points[members, 1], s=2, alpha=0.6, linewidths=0,
-                       color=palette(index % 20), label=f"segment {segment}")
+                       color=colour, label=literal(name))
         ax.legend(markerscale=5, fontsize=7, loc="best", ncol=2)
     ax.set(title=literal(title), xlabel="embedding axis 1", ylabel="embedding axis 2", xticks=[],
            yticks=[])
     return fig
 
 
-def silhouette(values: np.ndarray, labels: np.ndarray, *, mean: float) -> Figure:
-    """Classic silhouette plot: per-point values sorted within each segment."""
+def _segment_style(names: SegmentNames | None, segment: int, index: int) -> tuple[Any, str]:
+    """A segment's colour and legend name: carried ones when ``names`` holds it, else the
+    palette's ``index``-th colour and ``segment <label>``."""
+    if names and segment in names:
+        return names[segment]["colour"], names[segment]["name"]
+    return plt.get_cmap("tab20")(index % 20), f"segment {segment}"
+
+
+def silhouette(values: np.ndarray, labels: np.ndarray, *, mean: float,
+               names: SegmentNames | None = None) -> Figure:
+    """Classic silhouette plot: per-point values sorted within each segment (``names``: as in
+    :func:`embedding_map`)."""
     fig, ax = plt.subplots(figsize=(7, 5))
-    palette = plt.get_cmap("tab20")
     bottom = 0
     for index, segment in enumerate(sorted(set(labels.tolist()))):
         members = np.sort(values[labels == segment])
         ax.fill_betweenx(np.arange(bottom, bottom + len(members)), 0, members,
-                         color=palette(index % 20), alpha=0.8)
+                         color=_segment_style(names, segment, index)[0], alpha=0.8)
         ax.text(-0.05, bottom + len(members) / 2, str(segment), fontsize=7, ha="right", va="center")
         bottom += len(members) + 10
     ax.axvline(mean, color="#d62728", ls="--", lw=1, label=f"mean {mean:.3f}")
@@ -76,16 +89,23 @@ def silhouette(values: np.ndarray, labels: np.ndarray, *, mean: float) -> Figure
     return fig
 
 
-def segment_profiles(profiles: pd.DataFrame, sizes: pd.Series) -> Figure:
-    """Heatmap of standardised differences from the customer base, one row per segment."""
+def segment_profiles(profiles: pd.DataFrame, sizes: pd.Series,
+                     names: SegmentNames | None = None) -> Figure:
+    """Heatmap of standardised differences from the customer base, one row per segment
+    (``names``: as in :func:`embedding_map`, each row named and its label coloured)."""
     height = 1.2 + 0.35 * max(len(profiles), 1)
     fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(profiles.columns) + 2), height))
     limit = max(1.0, float(np.nanmax(np.abs(profiles.to_numpy()))) if profiles.size else 1.0)
     image = ax.imshow(profiles.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(len(profiles.columns)), [literal(name) for name in profiles.columns],
                   rotation=60, ha="right", fontsize=7)
+    styles = [_segment_style(names, s, index) for index, s in enumerate(profiles.index)]
     ax.set_yticks(range(len(profiles)),
-                  [f"segment {s} ({sizes.get(s, 0):.0%})" for s in profiles.index], fontsize=8)
+                  [f"{literal(name)} ({sizes.get(s, 0):.0%})"
+                   for (_, name), s in zip(styles, profiles.index, strict=True)], fontsize=8)
+    if names:
+        for tick, (colour, _) in zip(ax.get_yticklabels(), styles, strict=True):
+            tick.set_color(colour)
     fig.colorbar(image, ax=ax, label="difference from all customers (standard deviations)")
     ax.set_title("Segment profiles")
     return fig
@@ -131,6 +151,37 @@ def distributions(frame: pd.DataFrame, *, columns_per_row: int = 4) -> Figure:
     for ax in axes.flat[len(frame.columns):]:
         ax.set_visible(False)
     fig.tight_layout()
+    return fig
+
+
+def hierarchy(segments: np.ndarray, groups: np.ndarray,
+              names: SegmentNames | None = None) -> Figure:
+    """Groups and the segments inside them as an icicle: widths are shares of all customers,
+    segment colours are the map's (``names``: as in :func:`embedding_map`); noise left out."""
+    clustered = segments >= 0
+    total = len(segments)
+    fig, ax = plt.subplots(figsize=(9, 2.8))
+    order = {segment: index for index, segment in enumerate(np.unique(segments[clustered]))}
+    left = 0.0
+    for group in np.unique(groups[clustered]):
+        members = clustered & (groups == group)
+        width = members.sum() / total
+        ax.barh(1, width, left=left, height=0.9, color="#d0d7de", edgecolor="white")
+        ax.text(left + width / 2, 1, f"group {group}\n{width:.0%}", ha="center", va="center",
+                fontsize=8)
+        inner = left
+        for segment, count in zip(*np.unique(segments[members], return_counts=True), strict=True):
+            share = count / total
+            colour = _segment_style(names, int(segment), order[segment])[0]
+            ax.barh(0, share, left=inner, height=0.9, color=colour, edgecolor="white")
+            if share > 0.025:
+                ax.text(inner + share / 2, 0, str(segment), ha="center", va="center", fontsize=8)
+            inner += share
+        left += width
+    ax.set(xlim=(0, max(left, 1e-9)), yticks=[0, 1], yticklabels=["segments", "groups"],
+           xlabel="share of all customers (noise left out)",
+           title="Groups and the segments inside them")
+    ax.spines[["top", "right", "left"]].set_visible(False)
     return fig
 
 

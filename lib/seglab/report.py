@@ -8,12 +8,12 @@ Content-Security-Policy forbids every external load, so the page opens the same 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import yaml
-from matplotlib import colormaps
-from matplotlib.colors import to_hex
 
 from seglab import profiles
 from seglab.artifacts import (
@@ -24,21 +24,22 @@ from seglab.artifacts import (
     CLUSTER_SETTINGS,
     PROFILE_STATS,
     PROFILE_TABLE,
+    SEGMENT_NAMES,
     SELECTION,
     STABILITY,
     run_labels,
 )
+from seglab.names import default_names, names_from_json
 from seglab.runfolder import RunFolder, atomic_write_text
 from seglab.templating import render
 
 MAP_FIGURE = "embedding_clusters"
+HIERARCHY_FIGURE = "hierarchy"
 METHOD_FIGURE = "k_distance"
 MORE_FIGURES = {
     "segment_profiles": "How each segment differs from all customers (standard deviations).",
     "silhouette": "Silhouette per segment: how well customers sit in their own segment.",
 }
-SEGMENT_PALETTE = "tab20"
-"""The map's palette (``plots.embedding_map``): card colours match the map's."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def report_context(folder: RunFolder,
         "selection": SELECTION.read_if_present(folder),
         "candidates": _candidates(folder),
         "cards": _cards(folder, segments, top=report.get("top_features", 5)),
+        "groups": _groups(folder),
+        "hierarchy": figure(folder, HIERARCHY_FIGURE, "Groups (top) and the segments inside them "
+                                                      "(bottom), as shares of all customers."),
         "stability": STABILITY.read_if_present(folder),
         "eps": CLUSTER_SETTINGS.read_if_present(folder),
         "baselines": BASELINES.read_if_present(folder).get("rows", []),
@@ -121,13 +125,6 @@ def _candidates(folder: RunFolder) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
-def segment_colour(segment: int) -> str:
-    """The colour a segment has on the map (noise: grey)."""
-    if segment == profiles.NOISE:
-        return "#b0b0b0"
-    return to_hex(colormaps[SEGMENT_PALETTE](segment % 20))
-
-
 def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
     """``figures/<name>.png`` as an inline figure, or ``None`` when the run has not drawn it."""
     path = folder.figures / f"{name}.png"
@@ -135,6 +132,30 @@ def figure(folder: RunFolder, name: str, caption: str) -> ReportFigure | None:
         return None
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     return ReportFigure(name, caption, f"data:image/png;base64,{encoded}")
+
+
+def _groups(folder: RunFolder) -> list[dict[str, Any]]:
+    """One entry per group (largest first): its share of customers and its segments with
+    theirs; empty when the run has no groups."""
+    if not folder.labels.exists():
+        return []
+    labels = pd.read_parquet(folder.labels)
+    if "group" not in labels:
+        return []
+    total = len(labels)
+    clustered = labels[labels["cluster"] >= 0]
+    named = _names(folder, clustered["cluster"].unique())
+    return [{"group": int(group), "share": len(members) / total,
+             "segments": [{"segment": int(segment), "share": count / total, **named[int(segment)]}
+                          for segment, count in members["cluster"].value_counts().items()]}
+            for group, members in sorted(clustered.groupby("group"), key=lambda item: -len(item[1]))]
+
+
+def _names(folder: RunFolder, segments: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each segment's name and colour: carried from an earlier run (``seglab run --previous``)
+    where it survived, else the default."""
+    carried = names_from_json(SEGMENT_NAMES.read_if_present(folder))
+    return {**default_names(int(segment) for segment in segments), **carried}
 
 
 def read_segments(folder: RunFolder) -> profiles.SegmentProfiles:
@@ -153,4 +174,6 @@ def _cards(folder: RunFolder, segments: profiles.SegmentProfiles | None, *,
         segments = read_segments(folder)
     categorical = CATEGORICAL.read_if_present(folder)  # {} for older runs
     cards = profiles.segment_cards(segments, top=top, categorical=categorical)
-    return [{"card": card, "colour": segment_colour(card.segment)} for card in cards]
+    named = _names(folder, (card.segment for card in cards))
+    return [{"card": card, "name": named[card.segment]["name"],
+             "colour": named[card.segment]["colour"]} for card in cards]

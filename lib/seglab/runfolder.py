@@ -35,11 +35,12 @@ METRIC_KEYS: tuple[str, ...] = (
     "min_samples", "n_clusters", "noise_fraction", "largest_cluster_fraction", "silhouette",
     "silhouette_ci_low", "silhouette_ci_high", "silhouette_sample_size",
     "silhouette_feature_space", "davies_bouldin", "calinski_harabasz", "trustworthiness", "ari",
-    "ami", "stability_ari", "verdict", "selected", "n_candidates", "seconds_total",
+    "ami", "stability_ari", "verdict", "selected", "n_candidates", "n_groups", "n_layers",
+    "seconds_total",
 )
 """Every run's ``metrics.json`` holds these keys (``null`` where not applicable), plus
 ``seconds_<stage>`` per stage: DESIGN.md's list (with model selection's ``verdict``,
-``selected`` and ``n_candidates``)."""
+``selected`` and ``n_candidates``, and with layers ``n_groups`` and ``n_layers``)."""
 FINAL_STATUSES = ("completed", "failed", "interrupted")
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 """A run id is one plain folder name: letters, digits, ``.``, ``_``, ``-``, not starting with

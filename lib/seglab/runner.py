@@ -50,8 +50,11 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 """The kernel's own log is not the run's news: its start-up chatter (ipykernel 7's TCP warning
 for a local kernel), and on Ctrl-C a 20-line ZMQ traceback from a reply sent on a socket the
 shutdown has closed. Cell outputs and errors reach the notebook and the run either way."""
-RUN_LEVEL_KEYS = frozenset({"experiment", "tracking"})
-"""Config keys the runner uses itself; no notebook declares them."""
+RUN_LEVEL_KEYS = frozenset({"experiment", "tracking", "compare"})
+"""Config keys no run notebook declares: the runner's own, and ``compare`` (``seglab compare``
+and notebook 06's)."""
+COMPARE_NOTEBOOK = "06_weekly_update.py"
+"""Not a stage of a run: ``seglab compare`` executes it on two finished runs."""
 STAGE_TIMINGS = tuple(step for steps in TIMINGS.values() for step in steps)
 
 
@@ -83,9 +86,9 @@ class RunResult:
 
 
 def notebook_sources(directory: Path | None = None) -> list[Path]:
-    """``notebooks/NN_*.py`` in execution order."""
+    """``notebooks/NN_*.py`` in execution order: a run's stages (not :data:`COMPARE_NOTEBOOK`)."""
     folder = directory or resolve(NOTEBOOKS_DIR)
-    sources = sorted(folder.glob("[0-9][0-9]_*.py"))
+    sources = sorted(path for path in folder.glob("[0-9][0-9]_*.py") if path.name != COMPARE_NOTEBOOK)
     if not sources:
         raise SeglabError(f"no notebooks found in {folder} (expected NN_name.py files)")
     return sources

@@ -49,7 +49,7 @@ class Fitted:
     schema: InputSchema
     transform: FeatureTransform
     placement: Placement
-    groups: dict[int, str] | None
+    groups: dict[int, int] | None
     """Segment -> its coarser group (``None``: the run has no layers)."""
     labels: pd.DataFrame
     """The fitted customers' ``segment`` and ``group``, in the run's row order."""
@@ -155,14 +155,12 @@ class Segmenter:
         prepared = fitted.schema.prepare(df)
         features = fitted.transform.apply(prepared.frame)
         assigned = fitted.placement.assign(features, _backend())
-        group = (pd.Series(assigned.segment).map(fitted.groups).astype("string")
-                 if fitted.groups is not None else pd.array([pd.NA] * len(df), dtype="string"))
+        group = pd.array(pd.Series(assigned.segment).map(fitted.groups or {}), dtype="Int64")
         index = (pd.Index(df[fitted.schema.id_column], name=fitted.schema.id_column)
                  if fitted.schema.id_column in df.columns else df.index)
-        frame = pd.DataFrame({"segment": assigned.segment, "group": np.asarray(group, dtype=object),
+        frame = pd.DataFrame({"segment": assigned.segment, "group": group,
                               "confidence": assigned.confidence,
                               "unlike_any": assigned.unlike_any}, index=index)
-        frame["group"] = frame["group"].astype("string")
         return Chunk(frame, prepared.unseen_levels, features)
 
     # -- fitted attributes ---------------------------------------------------------------------
@@ -250,11 +248,11 @@ def _from_run(folder: RunFolder) -> Fitted:
     groups = None
     labels = pd.DataFrame({"segment": runs["cluster"]})
     if "group" in runs:
-        labels["group"] = runs["group"].astype("string")
+        labels["group"] = runs["group"].astype("Int64")
         pairs = labels.iloc[reference].dropna(subset=["group"])
-        groups = {int(s): str(g.mode().iloc[0]) for s, g in pairs.groupby("segment")["group"]}
+        groups = {int(s): int(g.mode().iloc[0]) for s, g in pairs.groupby("segment")["group"]}
     else:
-        labels["group"] = pd.array([pd.NA] * len(labels), dtype="string")
+        labels["group"] = pd.array([pd.NA] * len(labels), dtype="Int64")
     model = FEATURE_MODEL.read(folder)
     metrics = folder.read_metrics()
     placement = Placement(
@@ -280,7 +278,7 @@ def _from_saved(path: Path) -> Fitted:
     raw = json.loads((path / MODEL_FILE).read_text())
     arrays = {name: np.load(path / f"{name}.npy", allow_pickle=False) for name in ARRAYS}
     labels = pd.read_parquet(path / "labels.parquet")
-    labels["group"] = labels["group"].astype("string")
+    labels["group"] = labels["group"].astype("Int64")
     profiles = pd.read_parquet(path / "profiles.parquet").set_index(raw["profiles_index"] or "index")
     profiles.index.name = raw["profiles_index"]
     placement = Placement(arrays["fit_features"], arrays["fit_coords"], arrays["reference_coords"],

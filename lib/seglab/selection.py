@@ -6,6 +6,8 @@ Candidates (on a sample of at most ``cluster.select_sample`` embedded rows):
   to knee + 0.06) for three ``min_samples`` (half, once and twice the default), all cut from one
   density tree per ``min_samples`` (:mod:`seglab.backend.density`);
 - **HDBSCAN** with excess-of-mass and leaf selection on the same trees;
+- **PLSCAN layers** (:mod:`seglab.layers`): the resolutions at which the HDBSCAN hierarchy's
+  leaf persistence peaks, for the same three ``min_samples``;
 - **partition models**: a Gaussian mixture with k by BIC and KMeans with k by silhouette, both
   k in 2-8.
 
@@ -15,30 +17,37 @@ Scores (one row sample for all candidates, noise excluded where it is not a clus
 ARI between the candidate and the same settings refitted on subsamples of 80 %, density matched
 as in :mod:`seglab.stability`), ``noise_fraction`` and ``largest_fraction``.
 
-The rule (:func:`choose`): a candidate is *admissible* with at least 2 segments, at most
-:data:`MAX_NOISE` noise, no segment above :data:`MAX_LARGEST` and stability of at least
-:data:`MIN_STABILITY`. Candidates are ranked by ``coverage_silhouette``: the embedding silhouette
-times the share of customers in a segment (noise counts as 0, so shedding customers into noise
-is no free pass).
+A candidate is *admissible* with at least 2 segments, at most :data:`MAX_NOISE` noise, no
+segment above :data:`MAX_LARGEST` and stability of at least :data:`MIN_STABILITY`; its score is
+``coverage_silhouette``, the embedding silhouette times the share of customers in a segment
+(noise counts as 0, so shedding customers into noise is no free pass).
 
-1. The *default* is DBSCAN at the knee for the default ``min_samples`` (the classic UMAP +
-   k-distance knee pipeline). If it is admissible, it stays unless another admissible density
-   candidate scores at least :data:`CLEAR_MARGIN` higher, which then wins.
-2. Otherwise the best admissible density candidate wins.
-3. When no density candidate is admissible, the best admissible partition model is shown (density
-   found no groups; the verdict says so); when none is admissible at all, the best-scoring
-   candidate with 2+ segments is shown, and the verdict says that too.
+The rule (:func:`choose`):
 
-Why the default comes first: on labelled tables the score separates good from bad candidates
-but not the best from the nearly best (differences of 0.01 are sample noise), and the knee is
-a strong default (docs/choosing_eps_and_min_samples.md has the measurements).
+1. **Layers.** Per number of segments, the best-scoring admissible density candidate that is
+   stable (:data:`KEEP_STABILITY`) and scores above the shuffled-columns null is a kept layer:
+   the hierarchy read at one resolution.
+2. **Segments** (``cluster.layer: auto``): the finest kept layer whose score is within
+   ``cluster.resolution_tolerance`` of the best kept layer's. The score rewards merging groups
+   that touch (two touching groups are one blob to a silhouette), so the best-scoring layer is
+   often the coarse one; a finer layer that scores nearly as well is a real resolution of the
+   same hierarchy. The tolerance is chosen by leave-one-table-out over the labelled corpus
+   (``python -m bench.layers``, bench/LAYERS.md).
+3. **Groups**: the coarsest kept layer with fewer segments in which the segments nest (at least
+   :data:`MIN_NESTING` of customers sit in their segment's group); a segment belongs to the
+   group holding most of its customers.
+4. **No kept layer** (nothing stable above the null): the classic rule, for the verdict to
+   judge: the knee DBSCAN at the default ``min_samples`` unless another admissible density
+   candidate scores :data:`CLEAR_MARGIN` higher; else the best admissible density candidate;
+   else the best admissible partition model; else the best-scoring candidate with 2+ segments.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,13 +59,22 @@ from seglab.backend.density import DensityTree
 from seglab.cluster import relabel_by_size
 from seglab.config import ClusterConfig, EpsConfig, ReduceConfig
 from seglab.density_settings import default_min_cluster_size, density_matched
+from seglab.layers import Layers, group_labels, nest, nesting_share, persistent_layers
 from seglab.metrics import cluster_shape
 
 MAX_NOISE = 0.35
 MAX_LARGEST = 0.8
 MIN_STABILITY = 0.6
 CLEAR_MARGIN = 0.05
-"""A candidate replaces the default knee DBSCAN only with a coverage silhouette this much higher."""
+"""Without a kept layer, a candidate replaces the default knee DBSCAN only with a coverage
+silhouette this much higher."""
+KEEP_STABILITY = 0.8
+"""A layer is kept only this stable across subsamples (the verdict's bar for ``clear``)."""
+RESOLUTION_TOLERANCE = 0.05
+"""``cluster.layer: auto``: the finest kept layer whose coverage silhouette is within this of
+the best kept layer's (chosen by leave-one-table-out, bench/LAYERS.md)."""
+MIN_NESTING = 0.9
+"""Groups: at least this share of customers sit in their segment's group."""
 KNEE_OFFSETS = (-0.06, -0.03, 0.0, 0.03, 0.06)
 """DBSCAN eps at these k-distance curve positions relative to the knee ..."""
 MAX_EPS_RATIO = 1.25
@@ -72,12 +90,15 @@ DBCV_SAMPLE = 600
 DRAW_FRACTION = 0.8
 
 
+Layer = Literal["auto", "finest", "coarsest"] | int
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One clustering of the selection sample."""
 
     algorithm: str
-    """``dbscan``, ``hdbscan``, ``gmm`` or ``kmeans``."""
+    """``dbscan``, ``hdbscan``, ``plscan`` (a persistent layer), ``gmm`` or ``kmeans``."""
     params: dict[str, Any]
     labels: np.ndarray
     refit: Callable[[np.ndarray, int], np.ndarray] = field(repr=False)
@@ -87,7 +108,7 @@ class Candidate:
 
     @property
     def family(self) -> str:
-        return "density" if self.algorithm in ("dbscan", "hdbscan") else "partition"
+        return "density" if self.algorithm in ("dbscan", "hdbscan", "plscan") else "partition"
 
     @property
     def name(self) -> str:
@@ -144,6 +165,10 @@ class Selection:
     chosen: Scored
     reason: str
     """Which branch of the rule chose it, in words."""
+    layers: list[Scored] = field(default_factory=list)
+    """The kept layers, coarsest first (:func:`kept_layers`); empty when none is kept."""
+    groups: Scored | None = None
+    """The coarser kept layer the chosen segments nest in, if any."""
 
     def table(self) -> pd.DataFrame:
         frame = pd.DataFrame([item.row() for item in self.scored])
@@ -220,6 +245,7 @@ def candidates(coords: np.ndarray, backend: Backend, settings: SearchSettings) -
                                    relabel_by_size(tree.hdbscan(settings.min_cluster_size,
                                                                 selection)),
                                    _hdbscan_refit(trees, params)))
+        found.extend(_layer_candidates(coords, backend, min_samples, settings.min_cluster_size))
     found.extend(_partitions(coords, backend, settings.seed))
     return found
 
@@ -256,65 +282,221 @@ def score_all(found: list[Candidate], coords: np.ndarray, features: np.ndarray,
     return scored
 
 
-def choose(scored: list[Scored]) -> Selection:
-    """Apply the rule of this module's docstring."""
-    def best(items: list[Scored]) -> Scored:
-        return max(items, key=lambda item: (round(item.coverage_silhouette, 6),
-                                            -item.noise_fraction))
+def choose(scored: list[Scored], *, null_score: float | None = None,
+           layer: Layer = "auto", tolerance: float = RESOLUTION_TOLERANCE) -> Selection:
+    """Apply the rule of this module's docstring.
 
+    Args:
+        scored: every scored candidate.
+        null_score: the shuffled-columns null's coverage silhouette (``None``: no null run); a
+            layer must score above it to be kept.
+        layer: ``auto`` (the finest kept layer within ``tolerance`` of the best score),
+            ``finest``, ``coarsest``, or the index of a kept layer (0 = the coarsest).
+        tolerance: how far below the best kept layer's coverage silhouette a finer one may
+            score and still be chosen.
+    """
+    kept = kept_layers(scored, null_score)
+    if not kept:
+        return _fallback(scored)
+    if layer == "auto":
+        top = max(item.coverage_silhouette for item in kept)
+        chosen = next(item for item in reversed(kept) if item.coverage_silhouette >= top - tolerance)
+        reason = (f"the finest stable layer within {tolerance:g} of the best score "
+                  f"({len(kept)} layer{'s' if len(kept) > 1 else ''} kept)")
+    elif layer in ("finest", "coarsest"):
+        chosen = kept[-1] if layer == "finest" else kept[0]
+        reason = f"cluster.layer: {layer} ({len(kept)} layers kept)"
+    else:
+        chosen = kept[min(int(layer), len(kept) - 1)]
+        reason = f"cluster.layer: {layer} ({len(kept)} layers kept, 0 = the coarsest)"
+    return Selection(scored, chosen, reason, kept, _groups_for(chosen, kept))
+
+
+def kept_layers(scored: list[Scored], null_score: float | None = None) -> list[Scored]:
+    """The resolutions worth showing, coarsest first: per number of segments, the best-scoring
+    admissible density candidate that is stable (:data:`KEEP_STABILITY`) and scores above the
+    shuffled-columns null."""
+    best_per_k: dict[int, Scored] = {}
+    for item in scored:
+        if not (item.candidate.family == "density" and item.admissible
+                and (item.stability or 0.0) >= KEEP_STABILITY
+                and (null_score is None or item.coverage_silhouette > null_score)):
+            continue
+        held = best_per_k.get(item.n_clusters)
+        if held is None or _rank(item) > _rank(held):
+            best_per_k[item.n_clusters] = item
+    return [best_per_k[k] for k in sorted(best_per_k)]
+
+
+def _groups_for(chosen: Scored, kept: list[Scored]) -> Scored | None:
+    """The coarsest kept layer with fewer segments than ``chosen`` in which ``chosen``'s segments
+    nest (:data:`MIN_NESTING` of the customers sit in their segment's group)."""
+    for item in kept:
+        if 2 <= item.n_clusters < chosen.n_clusters and nesting_share(
+                chosen.candidate.labels, item.candidate.labels) >= MIN_NESTING:
+            return item
+    return None
+
+
+def _rank(item: Scored) -> tuple[float, float]:
+    return round(item.coverage_silhouette, 6), -item.noise_fraction
+
+
+def _fallback(scored: list[Scored]) -> Selection:
+    """No stable layer above the null: the classic knee rule, for the verdict to judge."""
     density = [item for item in scored if item.candidate.family == "density" and item.admissible]
     default = next((item for item in density if item.candidate.default), None)
     if default is not None:
-        challenger = best(density)
+        challenger = max(density, key=_rank)
         if challenger.coverage_silhouette >= default.coverage_silhouette + CLEAR_MARGIN:
-            return Selection(scored, challenger, "a density clustering clearly better than the "
-                                                 "knee DBSCAN")
-        return Selection(scored, default, "the knee DBSCAN (no candidate clearly better)")
+            return Selection(scored, challenger, "no stable layer above the null; a density "
+                                                 "clustering clearly better than the knee DBSCAN")
+        return Selection(scored, default, "no stable layer above the null; the knee DBSCAN")
     if density:
-        return Selection(scored, best(density), "the best admissible density clustering (the "
-                                                "knee DBSCAN is not admissible)")
+        return Selection(scored, max(density, key=_rank),
+                         "no stable layer above the null; the best admissible density clustering")
     partition = [item for item in scored if item.admissible]
     if partition:
-        return Selection(scored, best(partition),
+        return Selection(scored, max(partition, key=_rank),
                          "no admissible density clustering; the best admissible partition")
     shown = [item for item in scored if item.n_clusters >= 2] or scored
-    return Selection(scored, best(shown), "no admissible candidate; the best-scoring one")
+    return Selection(scored, max(shown, key=_rank),
+                     "no admissible candidate; the best-scoring one")
+
+
+SCORED_FIELDS = ("n_clusters", "noise_fraction", "largest_fraction", "silhouette",
+                 "silhouette_features", "dbcv")
+
+
+def scored_frame(scored: list[Scored]) -> pd.DataFrame:
+    """Every scored candidate as a table that :func:`scored_from` reads back (labels apart)."""
+    return pd.DataFrame([{"algorithm": item.candidate.algorithm,
+                          "params": json.dumps(item.candidate.params),
+                          "default": item.candidate.default,
+                          **{name: getattr(item, name) for name in SCORED_FIELDS},
+                          "stability_draws": list(item.stability_draws)} for item in scored])
+
+
+def scored_from(frame: pd.DataFrame, labels: np.ndarray) -> list[Scored]:
+    """The scored candidates saved by :func:`scored_frame`, with their labels (one row each).
+
+    They choose and label exactly as the originals; their refits are not kept (scoring is done).
+    """
+    def no_refit(_rows: np.ndarray, _draw: int) -> np.ndarray:
+        raise RuntimeError("a restored candidate is already scored: it is not refitted")
+
+    def value(raw: Any) -> Any:
+        return None if raw is None or (isinstance(raw, float) and np.isnan(raw)) else raw
+
+    return [Scored(candidate=Candidate(row["algorithm"], json.loads(row["params"]),
+                                       labels[at].astype(np.int64), no_refit,
+                                       default=bool(row["default"])),
+                   **{name: value(row[name]) for name in SCORED_FIELDS},
+                   stability_draws=tuple(float(draw) for draw in row["stability_draws"]))
+            for at, row in enumerate(frame.to_dict(orient="records"))]
+
+
+def evaluate(coords: np.ndarray, features: np.ndarray, backend: Backend,
+             settings: SearchSettings) -> list[Scored]:
+    """Every candidate for one sample of the embedding, scored."""
+    return score_all(candidates(coords, backend, settings), coords, features, backend, settings)
 
 
 def select(coords: np.ndarray, features: np.ndarray, backend: Backend,
            settings: SearchSettings) -> Selection:
-    """Candidates, scores and the rule's choice for one sample of the embedding."""
-    found = candidates(coords, backend, settings)
-    return choose(score_all(found, coords, features, backend, settings))
+    """Candidates, scores and the rule's choice for one sample of the embedding (no null)."""
+    return choose(evaluate(coords, features, backend, settings))
 
 
-def extend_labels(coords: np.ndarray, sample_rows: np.ndarray, sample_labels: np.ndarray,
-                  backend: Backend, neighbours: int = 10) -> np.ndarray:
-    """Labels for every row: the sample's own, the others by a vote of their nearest sample rows
-    in the embedding (noise is a vote too), as the embedding placed them among fitted rows."""
-    labels = np.full(len(coords), -1, dtype=np.int64)
-    labels[sample_rows] = sample_labels
+def sample_neighbours(coords: np.ndarray, sample_rows: np.ndarray, backend: Backend,
+                      neighbours: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The rows outside the sample and, for each, its nearest sample rows in the embedding (as
+    the embedding placed them among fitted rows): what :func:`extend_labels` votes with."""
     rest = np.setdiff1d(np.arange(len(coords)), sample_rows, assume_unique=True)
-    if len(rest):
-        labels[rest] = vote(coords[sample_rows], sample_labels, coords[rest], backend,
-                            neighbours)[0]
+    if not len(rest):
+        return rest, np.empty((0, 0), dtype=np.int64)
+    k = min(neighbours, len(sample_rows))
+    _, nearest = backend.kneighbors(backend.asarray(coords[sample_rows]), k,
+                                    query=backend.asarray(coords[rest]))
+    return rest, backend.to_numpy(nearest)
+
+
+def extend_labels(n_rows: int, sample_rows: np.ndarray, sample_labels: np.ndarray,
+                  neighbours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Labels for every row: the sample's own, the others by a vote of their nearest sample rows
+    (``neighbours`` from :func:`sample_neighbours`; noise is a vote too)."""
+    labels = np.full(n_rows, -1, dtype=np.int64)
+    labels[sample_rows] = sample_labels
+    rest, nearest = neighbours
+    if not len(rest):
+        return labels
+    labels[rest] = _vote_counts(sample_labels, nearest).argmax(axis=1) - 1
     return labels
 
 
 def vote(reference: np.ndarray, reference_labels: np.ndarray, query: np.ndarray,
          backend: Backend, neighbours: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each query row's label by a vote of its nearest reference rows in the embedding (noise is
-    a vote too), the share of those rows that voted for it, and its nearest reference row
-    ``(distance, index)`` as one ``(n, 2)`` array."""
+    a vote too, as in :func:`extend_labels`), the share of those rows that voted for it, and its
+    nearest reference row ``(distance, index)`` as one ``(n, 2)`` array."""
     k = min(neighbours, len(reference))
     distances, nearest = backend.kneighbors(backend.asarray(reference), k,
                                             query=backend.asarray(query))
     distances, nearest = backend.to_numpy(distances), backend.to_numpy(nearest)
-    votes = reference_labels[nearest] + 1
-    counts = np.zeros((len(query), int(reference_labels.max(initial=-1)) + 2), dtype=np.int32)
-    np.add.at(counts, (np.repeat(np.arange(len(query)), k), votes.ravel()), 1)
+    counts = _vote_counts(reference_labels, nearest)
     closest = np.column_stack([distances[:, 0], nearest[:, 0]])
     return counts.argmax(axis=1) - 1, counts.max(axis=1) / k, closest
+
+
+def _vote_counts(labels: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """Votes per row and label (column 0: noise) of the rows ``nearest`` indexes in ``labels``."""
+    counts = np.zeros((len(nearest), int(labels.max(initial=-1)) + 2), dtype=np.int32)
+    np.add.at(counts, (np.repeat(np.arange(len(nearest)), nearest.shape[1]),
+                       (labels[nearest] + 1).ravel()), 1)
+    return counts
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Every row's segment, group and kept layers (the sample's labels voted out to all rows)."""
+
+    segments: np.ndarray
+    groups: np.ndarray | None
+    """``None`` when the segments nest in no coarser kept layer."""
+    layers: list[np.ndarray]
+    """Each kept layer, coarsest first (:attr:`Selection.layers`)."""
+
+
+def label_levels(coords: np.ndarray, sample_rows: np.ndarray, chosen_set: Selection,
+                 backend: Backend) -> Levels:
+    """:class:`Levels` for all of ``coords`` from the selection on ``sample_rows``: segments
+    and layers numbered by size, each segment in the group holding most of its customers."""
+    neighbours = sample_neighbours(coords, sample_rows, backend)
+
+    def everyone(sample_labels: np.ndarray) -> np.ndarray:
+        return relabel_by_size(extend_labels(len(coords), sample_rows, sample_labels, neighbours))
+
+    segments = everyone(chosen_set.chosen.candidate.labels)
+    layers = [everyone(item.candidate.labels) for item in chosen_set.layers]
+    groups = None
+    if chosen_set.groups is not None:
+        coarse = next(labels for item, labels in zip(chosen_set.layers, layers, strict=True)
+                      if item is chosen_set.groups)
+        groups = relabel_by_size(group_labels(segments, nest(segments, coarse)))
+    return Levels(segments, groups, layers)
+
+
+def layer_records(chosen_set: Selection) -> list[dict[str, Any]]:
+    """The kept layers for ``selection.json``: which candidate, scores, and its role."""
+    def role(item: Scored) -> str | None:
+        if item is chosen_set.chosen:
+            return "segments"
+        return "groups" if item is chosen_set.groups else None
+
+    return [{"layer": at, "candidate": item.candidate.name, "n_clusters": item.n_clusters,
+             "coverage_silhouette": item.coverage_silhouette, "stability": item.stability,
+             "noise_fraction": item.noise_fraction, "role": role(item)}
+            for at, item in enumerate(chosen_set.layers)]
 
 
 def describe(item: Scored) -> str:
@@ -370,6 +552,38 @@ def _hdbscan_refit(trees: _SubsampleTrees,
         size = max(2, round(params["min_cluster_size"] * fraction))
         return trees.get(rows, draw, kept).hdbscan(size, params["selection"])
     return refit
+
+
+def _layer_candidates(coords: np.ndarray, backend: Backend, min_samples: int,
+                      min_cluster_size: int) -> list[Candidate]:
+    """PLSCAN's persistent layers at ``min_samples`` (:mod:`seglab.layers`), one candidate each.
+
+    A layer's refit is PLSCAN on the subsample (sizes scaled to it), read at the layer with the
+    same number of segments or the nearest (the more persistent one on a tie).
+    """
+    host = backend.to_numpy(coords)
+    found = persistent_layers(host, min_samples, min_cluster_size)
+    refits: dict[int, Layers] = {}
+
+    def refit_for(n_clusters: int) -> Callable[[np.ndarray, int], np.ndarray]:
+        def refit(rows: np.ndarray, draw: int) -> np.ndarray:
+            if draw not in refits:
+                fraction = len(rows) / len(host)
+                refits[draw] = persistent_layers(host[rows],
+                                                 max(2, round((min_samples - 1) * fraction) + 1),
+                                                 max(2, round(min_cluster_size * fraction)))
+            layers = refits[draw]
+            nearest = min(range(len(layers.labels)),
+                          key=lambda at: (abs(layers.n_clusters(at) - n_clusters),
+                                          -layers.persistence[at]))
+            return layers.labels[nearest]
+        return refit
+
+    return [Candidate("plscan", {"min_samples": min_samples, "layer": at,
+                                 "persistence": found.persistence[at],
+                                 "primary": at == found.most_persistent},
+                      labels, refit_for(found.n_clusters(at)))
+            for at, labels in enumerate(found.labels)]
 
 
 def _partitions(coords: np.ndarray, backend: Backend, seed: int) -> list[Candidate]:

@@ -36,6 +36,7 @@ from seglab import (
     selection,
     stability,
     verdict,
+    weekly,
 )
 from seglab.artifacts import (
     BASE_PARAMS,
@@ -51,6 +52,8 @@ from seglab.artifacts import (
     EMBEDDING_INFO,
     EPS,
     EPS_SEARCH,
+    EVALUATED,
+    EVALUATED_LABELS,
     EXPLORATION,
     FEATURE_INFO,
     FEATURE_MODEL,
@@ -58,8 +61,10 @@ from seglab.artifacts import (
     FIT_INDEX,
     KERNEL_SETUP,
     KNEE,
+    LAYERS,
     NULL_EMBEDDING,
     NULL_FEATURES,
+    NULL_SCORE,
     PCA_VARIANCE,
     PLACEMENT,
     PROFILE_STATS,
@@ -67,6 +72,7 @@ from seglab.artifacts import (
     REDUCTION,
     REFERENCE_ROWS,
     REPORTING,
+    SEGMENT_NAMES,
     SELECTION,
     STABILITY,
     TREE_EDGES,
@@ -83,6 +89,7 @@ from seglab.errors import DataError, SeglabError
 from seglab.feature_transform import FeatureTransform
 from seglab.intake import InputSchema
 from seglab.kinds import TableKinds
+from seglab.names import names_from_json
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
 from seglab.report import build_report, read_segments
 from seglab.runfolder import RunFolder, atomic_write_text
@@ -354,6 +361,10 @@ class ClusteringOutcome:
     settings: dict[str, Any] = field(default_factory=dict)
     """What was clustered with and where it came from (:class:`DensitySettings`, or the model
     selection's choice)."""
+    groups: np.ndarray | None = None
+    """``auto``: each customer's group (the coarser layer the segments nest in), if any."""
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    """``auto``: the kept layers of the density hierarchy, coarsest first, with their role."""
 
 
 def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
@@ -371,7 +382,11 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
 
     judged = None
     if config.cluster.algorithm == "auto":
-        result, baselines, judged = _select_clustering(folder, config, coords, matrix, backend)
+        result, baselines, judged, levels = _select_clustering(folder, config, coords, matrix,
+                                                               backend)
+        groups = levels.groups
+        LAYERS.write(folder, pd.DataFrame({config.data.id_column: ids, **{
+            f"layer_{at}": labels for at, labels in enumerate(levels.layers)}}))
         used = {**result.params, "source": "model selection"}
         found = []  # the verdict opens notebook 04's output, the report and the CLI summary
     else:
@@ -391,7 +406,9 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
         found = clustering.density_warnings(result)
         baselines = compare_baselines(coords, result, config.cluster, config.metrics, backend,
                                       settings, truth, seed=config.seed)
-        folder.record_metrics(verdict=None, selected=None, n_candidates=None)
+        groups = None
+        folder.record_metrics(verdict=None, selected=None, n_candidates=None, n_layers=None,
+                              n_groups=None)
     CLUSTER_SETTINGS.write(folder, used)
     for message in found:
         warnings.warn(message, stacklevel=2)
@@ -400,15 +417,34 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
                                        truth=truth, seed=config.seed)
 
     labels = pd.DataFrame({config.data.id_column: ids, "cluster": result.labels})
+    if groups is not None:
+        labels["group"] = groups
     labels.to_parquet(folder.labels, index=False)
     reference = REFERENCE_ROWS.read(folder)
     PLACEMENT.write(folder, placement.fit_typicality(matrix[reference],
                                                      result.labels[reference]).to_dict())
     BASELINES.write(folder, {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
+    names = _carried_names(folder, config, pd.Series(result.labels, index=pd.Index(ids)), found)
     folder.update_manifest(warnings=found)
-    figures = _cluster_figures(folder, config, result, coords, scores, sample)
-    return ClusteringOutcome(result, found, scores, baselines, figures, judged, used)
+    figures = _cluster_figures(folder, config, result, groups, coords, scores, sample, names)
+    return ClusteringOutcome(result, found, scores, baselines, figures, judged, used, groups,
+                             SELECTION.read_if_present(folder).get("layers", []))
+
+
+def _carried_names(folder: RunFolder, config: Config, labels: pd.Series,
+                   found: list[str]) -> dict[int, dict[str, Any]] | None:
+    """``report.previous_run``: the names and colours carried over from that run, written to
+    ``segment_names.json`` (a warning joins ``found`` when none could be); else ``None``."""
+    if config.report.previous_run is None:
+        return None
+    previous = weekly.read_run(resolve(config.report.previous_run))
+    names, warning = weekly.carried_names(previous, labels, config.compare)
+    SEGMENT_NAMES.write(folder, {str(segment): entry for segment, entry in names.items()})
+    if warning:
+        warnings.warn(warning, stacklevel=2)
+        found.append(warning)
+    return names
 
 
 def _cuts_trees(config: Config) -> bool:
@@ -433,13 +469,14 @@ def _density_tree(folder: RunFolder, config: Config, coords: np.ndarray,
 
 
 def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, matrix: np.ndarray,
-                       backend: Backend,
-                       ) -> tuple[clustering.Clustering, pd.DataFrame, verdict.Verdict]:
+                       backend: Backend) -> tuple[clustering.Clustering, pd.DataFrame,
+                                                  verdict.Verdict, selection.Levels]:
     """Model selection on a sample of the embedding, labels for every row, the verdict.
 
-    Writes ``candidates.parquet``, ``selection.json`` and ``stability.json``; records
-    ``verdict``, ``selected``, ``n_candidates``, ``stability_ari`` and the chosen DBSCAN's
-    eps/min_samples. Returns the clustering, the candidates as shown, and the verdict.
+    Writes ``candidates.parquet``, ``layers.parquet``, ``selection.json`` and
+    ``stability.json``; records ``verdict``, ``selected``, ``n_candidates``, ``n_layers``,
+    ``n_groups``, ``stability_ari`` and the chosen DBSCAN's eps/min_samples. Returns the
+    clustering, the candidates as shown, the verdict and every row's segment, group and layers.
     """
     sample = selection.sample_rows(FIT_INDEX.read(folder), len(coords),
                                    config.cluster.select_sample, config.seed)
@@ -447,45 +484,71 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
     settings = selection.SearchSettings.for_sample(config.cluster, config.reduce, config.eps,
                                                    len(sample), config.seed)
     start = time.perf_counter()
+
+    def compute() -> None:
+        scored = selection.evaluate(coords[sample], matrix[sample], backend, settings)
+        EVALUATED.write(folder, selection.scored_frame(scored))
+        EVALUATED_LABELS.write(folder, np.stack([item.candidate.labels for item in scored]))
+        null = None if config.reduce.null_sample is None else verdict.null_reference(
+            NULL_FEATURES.read(folder), NULL_EMBEDDING.read(folder), backend, settings)
+        NULL_SCORE.write(folder, asdict(null) if null else {})
+
     with folder.timed("cluster"):
-        chosen_set = selection.select(coords[sample], matrix[sample], backend, settings)
-        labels = selection.extend_labels(coords, sample, chosen_set.chosen.candidate.labels, backend)
-    null = None
-    if config.reduce.null_sample is not None:
-        with folder.timed("null"):
-            null = verdict.null_reference(NULL_FEATURES.read(folder), NULL_EMBEDDING.read(folder),
-                                          backend, settings)
-    levels = verdict.level_codes(CATEGORICAL.read(folder), PROFILE_TABLE.read(folder))
-    judged = verdict.judge(chosen_set.chosen, null, verdict.restated_columns(labels, levels))
+        through_cache(folder, config, CLUSTERING, {
+            "embedding": EMBEDDING.path(folder), "features": FEATURES.path(folder),
+            "fit_index": FIT_INDEX.path(folder), "settings": asdict(settings),
+            "sample_rows": len(sample), "null_sample": config.reduce.null_sample,
+            "null_embedding": NULL_EMBEDDING.path(folder)
+            if config.reduce.null_sample is not None else "none",
+        }, (EVALUATED, EVALUATED_LABELS, NULL_SCORE), compute)
+    scored = selection.scored_from(EVALUATED.read(folder), EVALUATED_LABELS.read(folder))
+    saved_null = NULL_SCORE.read(folder)
+    null = verdict.NullScore(**saved_null) if saved_null else None
+    chosen_set = selection.choose(scored, null_score=null.coverage_silhouette if null else None,
+                                  layer=config.cluster.layer,
+                                  tolerance=config.cluster.resolution_tolerance)
+    levels = selection.label_levels(coords, sample, chosen_set, backend)
+    codes = verdict.level_codes(CATEGORICAL.read(folder), PROFILE_TABLE.read(folder))
+    judged = verdict.judge(chosen_set.chosen, null, verdict.restated_columns(levels.segments, codes))
+    groups_judged = (verdict.judge(chosen_set.groups, null,
+                                   verdict.restated_columns(levels.groups, codes))
+                     if chosen_set.groups is not None and levels.groups is not None else None)
     chosen = chosen_set.chosen
     table = chosen_set.table()
     CANDIDATES.write(folder, table)
     SELECTION.write(folder, {"selected": selection.describe(chosen), "rule": chosen_set.reason,
                              "margin": chosen_set.margin, "sample_size": len(sample),
-                             "verdict": judged.to_dict()})
+                             "layers": selection.layer_records(chosen_set),
+                             "verdict": judged.to_dict(),
+                             "groups_verdict": groups_judged.to_dict() if groups_judged else None})
     STABILITY.write(folder, chosen_set.stability_record(len(sample)))
     params = chosen.candidate.params
     folder.record_metrics(
         verdict=judged.level, selected=selection.describe(chosen), n_candidates=len(table),
         selection_margin=chosen_set.margin, stability_ari=chosen.stability,
+        n_layers=len(chosen_set.layers),
+        n_groups=None if levels.groups is None else int(levels.groups.max(initial=-1) + 1),
         min_samples=params.get("min_samples"), eps=params.get("eps"),
     )
-    result = clustering.Clustering(algorithm=chosen.candidate.algorithm,
-                                   labels=clustering.relabel_by_size(labels), core_mask=None,
-                                   params=params, seconds=time.perf_counter() - start)
-    return result, table[list(CANDIDATES_SHOWN)], judged
+    result = clustering.Clustering(algorithm=chosen.candidate.algorithm, labels=levels.segments,
+                                   core_mask=None, params=params,
+                                   seconds=time.perf_counter() - start)
+    return result, table[list(CANDIDATES_SHOWN)], judged, levels
 
 
 def _cluster_figures(folder: RunFolder, config: Config, result: clustering.Clustering,
-                     coords: np.ndarray, scores: dict[str, Any],
-                     sample: metrics.SilhouetteSample) -> dict[str, Figure]:
+                     groups: np.ndarray | None, coords: np.ndarray, scores: dict[str, Any],
+                     sample: metrics.SilhouetteSample,
+                     names: dict[int, dict[str, Any]] | None) -> dict[str, Figure]:
     labels = result.labels
     title = f"{result.algorithm.upper()} segments in the embedding"
     figures = {"embedding_clusters": plots.embedding_map(coords, labels, title=title,
-                                                          seed=config.seed)}
+                                                          seed=config.seed, names=names)}
+    if groups is not None:
+        figures["hierarchy"] = plots.hierarchy(labels, groups, names)
     if len(sample.values):  # the points the silhouette score was computed on
         figures["silhouette"] = plots.silhouette(sample.values, sample.labels,
-                                                 mean=scores["silhouette"])
+                                                 mean=scores["silhouette"], names=names)
     return {name: folder.save_figure(figure, name) for name, figure in figures.items()}
 
 
@@ -532,7 +595,8 @@ def write_report(folder: RunFolder, config: Config) -> Reporting:
     segments = read_segments(folder)  # the profile table and its statistics, read once
     gaps, sizes = segments.gaps, segments.sizes
     top = profiles.distinctive_columns(gaps, 3 * config.report.top_features)
-    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"])
+    carried = names_from_json(SEGMENT_NAMES.read_if_present(folder))  # seglab run --previous
+    figure = plots.segment_profiles(gaps[top], sizes.set_index("segment")["share"], carried)
     folder.save_figure(figure, "segment_profiles")
     assessed = assess_stability(folder, config)
     return Reporting(sizes, gaps, figure, assessed, build_report(folder, segments))

@@ -36,7 +36,7 @@ RESTATE_AMI = 0.7
 """Segments whose agreement (AMI) with one categorical column is this high restate it."""
 FEW_LEVELS = 10
 """A numeric column with at most this many distinct values is a code or a flag."""
-ALGORITHM_NAMES = {"dbscan": "DBSCAN", "hdbscan": "HDBSCAN", "gmm": "a Gaussian mixture",
+ALGORITHM_NAMES = {"dbscan": "DBSCAN", "hdbscan": "HDBSCAN", "plscan": "PLSCAN", "gmm": "a Gaussian mixture",
                    "kmeans": "KMeans"}
 
 
@@ -82,7 +82,9 @@ def null_reference(features: np.ndarray, coords: np.ndarray, backend: Backend,
         min_samples=max(2, min(settings.min_samples, n_rows // 10)),
         min_cluster_size=max(2, min(settings.min_cluster_size, n_rows // 20)),
         draws=settings.draws, seed=settings.seed, quantiles=settings.quantiles)
-    chosen = selection.select(coords, features, backend, scaled).chosen
+    # the null's best kept layer (tolerance 0), not its finest: the bar real layers must clear
+    chosen = selection.choose(selection.evaluate(coords, features, backend, scaled),
+                              tolerance=0.0).chosen
     return NullScore(coverage_silhouette=chosen.coverage_silhouette,
                      silhouette_features=chosen.silhouette_features,
                      n_clusters=chosen.n_clusters, selected=selection.describe(chosen),

@@ -49,6 +49,10 @@ HEADLINE_METRICS = (
     "seconds_total",
 )
 """Metrics the terminal table shows by default (every metric is in CSV/JSON/HTML)."""
+LINEAGE = ("params.compare.run_a", "params.compare.run_b", "params.compare.assigned_with",
+           "metrics.moved_share")
+"""What the terminal table shows of a comparison (``seglab compare``): which runs it compared,
+the model that assigned B's customers when they shared none, and how many customers moved."""
 
 Filter = tuple[str, str, str]
 
@@ -127,7 +131,9 @@ def table_columns(frame: pd.DataFrame, sort: str | None = None) -> list[str]:
         for column in frame.columns
         if column.startswith("params.") and frame[column].astype(str).nunique(dropna=False) > 1
     ]
-    metrics = [f"metrics.{name}" for name in HEADLINE_METRICS if f"metrics.{name}" in frame]
+    lineage = [column for column in LINEAGE if column in frame and frame[column].notna().any()
+               and column not in varying]
+    metrics = [*lineage, *(f"metrics.{name}" for name in HEADLINE_METRICS if f"metrics.{name}" in frame)]
     if sort:
         sorted_by = resolve_column(frame, sort.lstrip("+-"))
         if sorted_by in frame and sorted_by not in columns + varying + metrics:
