@@ -12,7 +12,7 @@ DATA := data/customers.parquet
 TINY_DATA := tests/data/tiny_customers.parquet
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-corpus bench-spread bench-ablation bench-agreement bench-umap references lint clean \
+.PHONY: help setup data run test test-fast test-gpu bench bench-gpu bench-sweep bench-assign bench-corpus bench-spread bench-ablation bench-agreement bench-umap references lint clean \
 	notebooks lab
 
 ## help: list the targets
@@ -61,6 +61,13 @@ bench: $(STAMP)
 ## bench-sweep: 100-trial eps x min_samples sweep on 1M rows, 2 Dask workers, cached vs uncached
 bench-sweep: $(STAMP)
 	$(BIN)/python -m bench.sweep_bench --rows 1000000 --table /tmp/c1m.parquet --out bench/results/sweep_1m.json --summary bench/SWEEP.md
+
+## bench-assign: seglab assign of 10M customers with a model fitted on 1M, here and on 2 Dask workers: rows/s, peak RSS (ASSIGN_FIT=, ASSIGN_ROWS= to scale down)
+ASSIGN_FIT ?= 1000000
+ASSIGN_ROWS ?= 10000000
+bench-assign: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m bench.assign_bench --fit-rows $(ASSIGN_FIT) --assign-rows $(ASSIGN_ROWS) \
+		--workers 2 --out bench/results/assign-$(ASSIGN_ROWS)-from-$(ASSIGN_FIT).json
 
 ## bench-corpus: seglab's default run on every corpus table vs KMeans/GMM/UMAP+DBSCAN/UMAP+HDBSCAN into bench/CORPUS.md (~10 min)
 bench-corpus: $(STAMP)

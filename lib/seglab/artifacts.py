@@ -106,6 +106,10 @@ PCA_VARIANCE = FrameArtifact("pca_variance.parquet", EXPLORATION)
 CATEGORICAL = JsonArtifact("categorical.json", EXPLORATION)
 """Each categorical input column -> its one-hot columns (kept as data, never parsed back
 out of column names)."""
+FEATURE_MODEL = JsonArtifact("feature_model.json", EXPLORATION)
+"""The fitted features in numbers: each source column's kind, fill value and levels
+(:class:`seglab.intake.InputSchema`), and each feature's centre, scale, encoding, block weight
+and PCA (:class:`seglab.feature_transform.FeatureTransform`): what places new customers."""
 # 02_dimensionality_reduction
 EMBEDDING = ArrayArtifact("embedding.npy", REDUCTION)
 EMBEDDING_INFO = JsonArtifact("embedding.json", REDUCTION)
@@ -126,6 +130,12 @@ run's ``min_samples``, ``(n - 1, 3)``: the rows each edge joins and its length (
 CORE_DISTANCES = ArrayArtifact("core_distances.npy", CLUSTERING)
 """... and each row's distance to its ``min_samples``-th neighbour (cached)."""
 BASELINES = JsonArtifact("baselines.json", CLUSTERING)
+REFERENCE_ROWS = ArrayArtifact("reference_rows.npy", CLUSTERING)
+"""The rows whose labels new customers are voted from: the selection sample (``auto``), or the
+embedding's fitted rows (they were all clustered)."""
+PLACEMENT = JsonArtifact("placement.json", CLUSTERING)
+"""Each segment's feature mean and precision and the unlike-any threshold
+(:func:`seglab.placement.fit_typicality`, from the reference rows' own distances)."""
 CLUSTER_SETTINGS = JsonArtifact("cluster_settings.json", CLUSTERING)
 """What 04 clustered with: eps, min_samples and their sources (03 writes only the curve's knee)."""
 CANDIDATES = FrameArtifact("candidates.parquet", CLUSTERING)

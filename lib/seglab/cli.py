@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_compare(commands)
     _add_sweep(commands)
+    _add_assign(commands)
     _add_cache(commands)
     job_commands.add_commands(commands, add_run_options)
     return parser
@@ -197,6 +198,53 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- assign --------------------------------------------------------------------------------------
+def _add_assign(commands: argparse._SubParsersAction) -> None:
+    assign = commands.add_parser(
+        "assign", help="put new customers into a finished run's segments (its own folder)")
+    assign.add_argument("run", metavar="RUN", help="a finished run: its folder or its run id")
+    assign.add_argument("--data", required=True, help="the new customers (CSV or Parquet)")
+    assign.add_argument("--out", help="the new assignment folder (default: "
+                                      "assignments/<run id>-<UTC time>)")
+    assign.add_argument("--force", action="store_true",
+                        help="assign even when the run's verdict is none")
+    assign.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR,
+                        help="where a run id is looked up (%(default)s)")
+    _add_dask_options(assign, "assign", "here")
+    assign.set_defaults(handler=_assign)
+
+
+def _add_dask_options(parser: argparse.ArgumentParser, verb: str, default: str) -> None:
+    """``--workers N`` or ``--scheduler ADDRESS``: where a command's work runs on Dask."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help=f"{verb} on a local Dask cluster of N processes (default: {default})")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help=f"{verb} on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+
+
+def _assign(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from seglab.assign import assign
+
+    if args.workers is not None and args.workers < 1:
+        raise SeglabError(f"--workers must be at least 1 (got {args.workers})")
+    run = _run_folder(args.run, args.runs_dir)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    out = resolve(args.out) if args.out else resolve("assignments") / f"{run.name}-{stamp}"
+    summary = assign(run, str(resolve(args.data)), out, force=args.force, workers=args.workers,
+                     scheduler=args.scheduler)
+    for column in summary["extra_columns"]:
+        print(f"seglab: note: column {column!r} is not read by the run; ignored", file=sys.stderr)
+    for column, count in summary["unseen_levels"].items():
+        print(f"seglab: note: column {column!r}: {count:,} value(s) of levels the run never saw",
+              file=sys.stderr)
+    print(f"assigned {summary['rows']:,} customers to run {summary['run']}'s segments "
+          f"({summary['unlike_any_share']:.1%} unlike any): {out}")
+    return 0
+
+
 # -- compare ------------------------------------------------------------------------------------
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser(
@@ -236,11 +284,7 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--grid", required=True, help="grid YAML, e.g. params/sweep_eps_min_samples.yaml")
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a dotted key of the base parameters (repeatable)")
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N",
-                       help="run on a local Dask cluster of N processes (default: serially, here)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    _add_dask_options(sweep, "run", "serially, here")
     sweep.add_argument("--best", default=DEFAULT_RULE, metavar="RULE",
                        help="pick the best run: max|min METRIC [where KEY OP VALUE [and ...]], e.g. "
                             "'max silhouette where noise_fraction <= 0.2 and n_clusters >= 3' "

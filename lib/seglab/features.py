@@ -51,6 +51,15 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from seglab.config import FeaturesConfig
 from seglab.errors import DataError
+from seglab.feature_transform import (
+    BasketStep,
+    CategoricalStep,
+    FeatureTransform,
+    NumericStep,
+    basket_size,
+    dequantization_noise,
+    row_hashes,
+)
 from seglab.kinds import TableKinds, column_kinds, skewness
 from seglab.progress import progress
 
@@ -85,6 +94,8 @@ class FeatureSet:
     """Input column -> what was done to it and why (only columns something was done to)."""
     kinds: TableKinds
     """Every input column's kind and the evidence it was decided from (:mod:`seglab.kinds`)."""
+    transform: FeatureTransform
+    """The fitted numbers, to place new customers (:mod:`seglab.feature_transform`)."""
 
 
 def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
@@ -134,7 +145,7 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
     counts = _drop_sparse(frame, counts, 0.0, dropped)
     basket_block = _count_block(frame, counts, cfg, seed) if counts else None
     numeric_frame = frame[numeric]
-    context = None
+    context = size_name = None
     if basket_block is not None and cfg.basket_size:
         size_name = free_name(BASKET_SIZE, frame.columns)
         numeric_frame = numeric_frame.assign(**{size_name: basket_size(frame, counts)})
@@ -147,37 +158,48 @@ def build_features(frame: pd.DataFrame, cfg: FeaturesConfig, *, seed: int,
     blocks: list[tuple[np.ndarray, list[str], float]] = []
     parts: list[np.ndarray] = []
     names: list[str] = []
+    numeric_steps: list[NumericStep] = []
+    categorical_steps: list[CategoricalStep] = []
     if numeric:
-        parts.append(_numeric_block(numeric_frame[numeric], cfg, stats_rows, rng, transforms))
+        block, numeric_steps = _numeric_block(numeric_frame[numeric], cfg, stats_rows, seed,
+                                              transforms)
+        parts.append(block)
         names += numeric
     for name, columns in groups.items():
-        parts.append(_categorical_block(frame[columns].to_numpy(np.float64), cfg.categorical_weight))
+        block, step = _categorical_block(frame[columns].to_numpy(np.float64), name, columns,
+                                         cfg.categorical_weight)
+        parts.append(block)
+        categorical_steps.append(step)
         names += columns
         transforms[name] = f"one-hot ({len(columns)} levels), weighted as one column"
     if parts:
         blocks.append((np.hstack(parts), names, 1.0))
     if basket_block is not None:
-        blocks.append((*basket_block, cfg.count_weight))
+        blocks.append((basket_block[0], basket_block[1], cfg.count_weight))
         transforms.update(dict.fromkeys(counts, "smoothed shares (Hellinger), SVD"))
     if not blocks:
         raise DataError("no feature column left after selection: check features.exclude, "
                         "features.count_columns and the dropped-column reasons in 01_exploration")
 
-    matrix = np.hstack([weight * _unit_variance(block) for block, _, weight in blocks])
+    scales = [_variance_scale(block) for block, _, _ in blocks]
+    matrix = np.hstack([weight * block / scale
+                        for (block, _, weight), scale in zip(blocks, scales, strict=True)])
     names = [name for _, block_names, _ in blocks for name in block_names]
+    pca = None
     if cfg.pca_components is not None:
-        matrix, names = _pca(matrix, cfg.pca_components, seed)
+        matrix, names, pca = _pca(matrix, cfg.pca_components, seed)
+    transform = FeatureTransform(
+        names=names, numeric=numeric_steps, categorical=categorical_steps,
+        basket=basket_block[2] if basket_block is not None else None,
+        basket_size=size_name if size_name in numeric else None, seed=seed,
+        block_scale=scales[0] if parts else 1.0,
+        basket_scale=scales[-1] if basket_block is not None else 1.0,
+        basket_weight=cfg.count_weight,
+        pca_mean=pca.mean_.tolist() if pca is not None else None,
+        pca_components=pca.components_.tolist() if pca is not None else None)
     return FeatureSet(matrix=matrix.astype(np.float32), names=names, dropped=dropped,
-                      n_features_in=frame.shape[1], transforms=transforms, kinds=kinds)
-
-
-def basket_size(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """Items per customer over the basket columns (negative counts read as 0), chunk by chunk."""
-    positions = frame.columns.get_indexer(columns)
-    return np.concatenate([
-        np.clip(frame.iloc[start:start + CHUNK_ROWS, positions].to_numpy(np.float32), 0.0,
-                None).sum(axis=1, dtype=np.float64)
-        for start in range(0, max(len(frame), 1), CHUNK_ROWS)]).astype(np.float32)
+                      n_features_in=frame.shape[1], transforms=transforms, kinds=kinds,
+                      transform=transform)
 
 
 def free_name(name: str, taken: Sequence[str]) -> str:
@@ -371,8 +393,10 @@ def _identity(target: np.ndarray, first: np.ndarray, rest: np.ndarray,
 
 
 def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndarray,
-                   rng: np.random.Generator, transforms: dict[str, str]) -> np.ndarray:
-    """De-quantise and log where each column's data calls for it, then standardise.
+                   seed: int, transforms: dict[str, str]) -> tuple[np.ndarray, list[NumericStep]]:
+    """De-quantise and log where each column's data calls for it, then standardise; the block
+    and each column's fitted step. The de-quantisation noise is drawn from a hash of each row's
+    values (:func:`seglab.feature_transform.dequantization_noise`): replayed for new customers.
 
     Columns on one shared scale (:func:`shared_scale_columns`) keep their relative spread: they
     are centred and divided by one pooled standard deviation, and neither de-quantised nor
@@ -380,6 +404,8 @@ def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndar
     """
     values = frame.to_numpy(np.float64, copy=True)
     shared = set(shared_scale_columns(frame.iloc[stats_rows])) if cfg.shared_scale else set()
+    dequantized, folded, logged = set(), set(), set()
+    hashes = row_hashes(values, seed) if cfg.dequantize else None
     for j, name in enumerate(frame.columns):
         if name in shared:
             continue
@@ -387,13 +413,15 @@ def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndar
         done = []
         non_negative = column.min() >= 0
         if cfg.dequantize and np.all(column == np.round(column)):
-            column += rng.uniform(-0.5, 0.5, size=len(column))
-            column += rng.uniform(-0.5, 0.5, size=len(column))
+            dequantized.add(name)
+            column += dequantization_noise(hashes, j)
             if non_negative:
+                folded.add(name)
                 np.abs(column, out=column)
             done.append("de-quantised (integer values)")
         skew = skewness(column[stats_rows])
         if non_negative and skew > cfg.log_skew_threshold:
+            logged.add(name)
             np.log1p(column, out=column)
             done.append(f"log1p (skewness {skew:.1f})")
         if done:
@@ -413,7 +441,9 @@ def _numeric_block(frame: pd.DataFrame, cfg: FeaturesConfig, stats_rows: np.ndar
         scale[positions] = np.sqrt(np.mean(sample[:, positions].var(axis=0))) or 1.0
         transforms.update(dict.fromkeys(shared, f"one shared scale with {len(shared) - 1} other "
                                                 "columns of the same integer range"))
-    return (values - center) / scale
+    steps = [NumericStep(name, name in dequantized, name in folded, name in logged,
+                         float(center[j]), float(scale[j])) for j, name in enumerate(columns)]
+    return (values - center) / scale, steps
 
 
 def shared_scale_columns(sample: pd.DataFrame) -> list[str]:
@@ -434,15 +464,18 @@ def shared_scale_columns(sample: pd.DataFrame) -> list[str]:
     return [name for name, flag in zip(sample.columns, integer, strict=True) if flag]
 
 
-def _categorical_block(onehot: np.ndarray, weight: float) -> np.ndarray:
+def _categorical_block(onehot: np.ndarray, name: str, indicators: list[str],
+                       weight: float) -> tuple[np.ndarray, CategoricalStep]:
     """One categorical column's indicators, centred, with total variance ``weight**2``."""
-    centred = onehot - onehot.mean(axis=0)
+    mean = onehot.mean(axis=0)
+    centred = onehot - mean
     total = centred.var(axis=0).sum()
-    return centred * (weight / np.sqrt(total)) if total > 0 else centred
+    factor = float(weight / np.sqrt(total)) if total > 0 else 1.0
+    return centred * factor, CategoricalStep(name, list(indicators), mean.tolist(), factor)
 
 
 def _count_block(frame: pd.DataFrame, columns: list[str], cfg: FeaturesConfig,
-                 seed: int) -> tuple[np.ndarray, list[str]]:
+                 seed: int) -> tuple[np.ndarray, list[str], BasketStep]:
     """Smoothed shares ``(c + a*g) / (total + a)`` -> sqrt (Hellinger) -> TruncatedSVD.
 
     Two passes over row chunks: column totals, then the Hellinger rows projected on an SVD
@@ -467,24 +500,29 @@ def _count_block(frame: pd.DataFrame, columns: list[str], cfg: FeaturesConfig,
 
     n_components = min(cfg.count_components, len(columns) - 1)
     if n_components < 1:
-        return hellinger(counts(slice(None))), [f"{columns[0]}_share"]
+        step = BasketStep(list(columns), prior.tolist(), alpha, None, [], [])
+        return hellinger(counts(slice(None))), [f"{columns[0]}_share"], step
     fit_rows = _sample_rows(n_rows, SVD_FIT_ROWS, np.random.default_rng(seed))
     svd = TruncatedSVD(n_components=n_components, random_state=seed)
     svd.fit(hellinger(counts(fit_rows)))
     components = np.vstack([svd.transform(hellinger(counts(slice(a, b))))
                             for a, b in progress(chunks, "count features", unit="chunk")])
-    spread = components.std(axis=0)
-    components = (components - components.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-    return components, [f"counts_svd_{i + 1}" for i in range(n_components)]
+    mean, spread = components.mean(axis=0), components.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    step = BasketStep(list(columns), prior.tolist(), alpha, svd.components_.tolist(),
+                      mean.tolist(), spread.tolist())
+    return (components - mean) / spread, [f"counts_svd_{i + 1}" for i in range(n_components)], step
 
 
-def _unit_variance(block: np.ndarray) -> np.ndarray:
-    """Scale a block so that its column variances sum to 1 (each block weighs the same)."""
-    total = block.var(axis=0).sum()
-    return block / np.sqrt(total) if total > 0 else block
+def _variance_scale(block: np.ndarray) -> float:
+    """The divisor that makes a block's column variances sum to 1 (each block weighs the same)."""
+    total = float(block.var(axis=0).sum())
+    return float(np.sqrt(total)) if total > 0 else 1.0
 
 
-def _pca(matrix: np.ndarray, components: int | float, seed: int) -> tuple[np.ndarray, list[str]]:
+def _pca(matrix: np.ndarray, components: int | float,
+         seed: int) -> tuple[np.ndarray, list[str], PCA]:
     n_components = min(components, *matrix.shape) if isinstance(components, int) else components
-    reduced = PCA(n_components=n_components, random_state=seed).fit_transform(matrix)
-    return reduced, [f"pca_{i + 1}" for i in range(reduced.shape[1])]
+    model = PCA(n_components=n_components, random_state=seed)
+    reduced = model.fit_transform(matrix)
+    return reduced, [f"pca_{i + 1}" for i in range(reduced.shape[1])], model

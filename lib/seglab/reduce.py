@@ -77,14 +77,14 @@ def embed(features: np.ndarray, cfg: ReduceConfig, backend: Backend, *, seed: in
         if cfg.map_rest == "umap":
             placed = backend.umap_transform(model, backend.asarray(features[rows]))
         else:
-            placed = _knn_place(fit_features, fit_coords, features[rows], backend)
+            placed = knn_place(fit_features, fit_coords, features[rows], backend)
         coords[rows] = backend.to_numpy(placed)
     trust, trust_size = _trustworthiness(features, coords, cfg, backend, rng)
     return Embedding(coords=coords, fit_index=fit_index, trustworthiness=trust,
                      trust_sample_size=trust_size)
 
 
-def _knn_place(fit_features: np.ndarray, fit_coords: np.ndarray, query: np.ndarray,
+def knn_place(fit_features: np.ndarray, fit_coords: np.ndarray, query: np.ndarray,
                backend: Backend) -> np.ndarray:
     """Inverse-distance weighted mean of the embeddings of the nearest fitted rows."""
     k = min(MAP_NEIGHBORS, len(fit_features))

@@ -430,11 +430,30 @@ def extend_labels(n_rows: int, sample_rows: np.ndarray, sample_labels: np.ndarra
     rest, nearest = neighbours
     if not len(rest):
         return labels
-    votes = sample_labels[nearest] + 1
-    counts = np.zeros((len(rest), int(sample_labels.max(initial=-1)) + 2), dtype=np.int32)
-    np.add.at(counts, (np.repeat(np.arange(len(rest)), nearest.shape[1]), votes.ravel()), 1)
-    labels[rest] = counts.argmax(axis=1) - 1
+    labels[rest] = _vote_counts(sample_labels, nearest).argmax(axis=1) - 1
     return labels
+
+
+def vote(reference: np.ndarray, reference_labels: np.ndarray, query: np.ndarray,
+         backend: Backend, neighbours: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each query row's label by a vote of its nearest reference rows in the embedding (noise is
+    a vote too, as in :func:`extend_labels`), the share of those rows that voted for it, and its
+    nearest reference row ``(distance, index)`` as one ``(n, 2)`` array."""
+    k = min(neighbours, len(reference))
+    distances, nearest = backend.kneighbors(backend.asarray(reference), k,
+                                            query=backend.asarray(query))
+    distances, nearest = backend.to_numpy(distances), backend.to_numpy(nearest)
+    counts = _vote_counts(reference_labels, nearest)
+    closest = np.column_stack([distances[:, 0], nearest[:, 0]])
+    return counts.argmax(axis=1) - 1, counts.max(axis=1) / k, closest
+
+
+def _vote_counts(labels: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """Votes per row and label (column 0: noise) of the rows ``nearest`` indexes in ``labels``."""
+    counts = np.zeros((len(nearest), int(labels.max(initial=-1)) + 2), dtype=np.int32)
+    np.add.at(counts, (np.repeat(np.arange(len(nearest)), nearest.shape[1]),
+                       (labels[nearest] + 1).ravel()), 1)
+    return counts
 
 
 @dataclass(frozen=True)

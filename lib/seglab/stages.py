@@ -29,6 +29,7 @@ from seglab import (
     eps,
     features,
     metrics,
+    placement,
     plots,
     profiles,
     reduce,
@@ -55,6 +56,7 @@ from seglab.artifacts import (
     EVALUATED_LABELS,
     EXPLORATION,
     FEATURE_INFO,
+    FEATURE_MODEL,
     FEATURES,
     FIT_INDEX,
     KERNEL_SETUP,
@@ -64,9 +66,11 @@ from seglab.artifacts import (
     NULL_FEATURES,
     NULL_SCORE,
     PCA_VARIANCE,
+    PLACEMENT,
     PROFILE_STATS,
     PROFILE_TABLE,
     REDUCTION,
+    REFERENCE_ROWS,
     REPORTING,
     SEGMENT_NAMES,
     SELECTION,
@@ -82,6 +86,8 @@ from seglab.baselines import compare_baselines
 from seglab.config import Config, load_config, merge_sections, save_config, validate_config
 from seglab.density_settings import DensitySettings
 from seglab.errors import DataError, SeglabError
+from seglab.feature_transform import FeatureTransform
+from seglab.intake import InputSchema
 from seglab.kinds import TableKinds
 from seglab.names import names_from_json
 from seglab.paths import DEFAULT_PARAMS, resolve, resolve_uri
@@ -168,7 +174,9 @@ class Exploration:
         return features.FeatureSet(matrix=FEATURES.read(self._folder), names=info["names"],
                                    dropped=info["dropped"], n_features_in=info["n_features_in"],
                                    transforms=info["transforms"],
-                                   kinds=TableKinds.from_dict(info["kinds"]))
+                                   kinds=TableKinds.from_dict(info["kinds"]),
+                                   transform=FeatureTransform.from_dict(
+                                       FEATURE_MODEL.read(self._folder)["transform"]))
 
 
 def explore(folder: RunFolder, config: Config) -> Exploration:
@@ -194,8 +202,8 @@ def explore(folder: RunFolder, config: Config) -> Exploration:
     local = None if "://" in source else Path(source)
     through_cache(folder, config, EXPLORATION, {"data": local, "data_config": config.data,
                                                 "features": config.features},
-                  (FEATURES, FEATURE_INFO, CUSTOMERS, PROFILE_TABLE, PROFILE_STATS, CATEGORICAL,
-                   PCA_VARIANCE), compute)
+                  (FEATURES, FEATURE_INFO, FEATURE_MODEL, CUSTOMERS, PROFILE_TABLE, PROFILE_STATS,
+                   CATEGORICAL, PCA_VARIANCE), compute)
     info = FEATURE_INFO.read(folder)
     folder.record_metrics(
         n_rows=info["n_rows"],
@@ -224,6 +232,10 @@ def _write_exploration(folder: RunFolder, config: Config, table: data.CustomerTa
         "n_features_in": feature_set.n_features_in, "columns_in": table.report.columns_in,
         "n_rows": len(table.ids), "fingerprint": table.fingerprint, "data": table.report.to_dict(),
     })
+    schema = InputSchema.from_table(table, config.data.id_column,
+                                    feature_set.transform.input_columns(), config.data.label_column)
+    FEATURE_MODEL.write(folder, {"schema": schema.to_dict(),
+                                 "transform": feature_set.transform.to_dict()})
     profile_columns = profiles.profile_columns(table.features, feature_set.kinds.of("basket"))
     categorical = {source: [column for column in columns if column in profile_columns]
                    for source, columns in table.categorical_columns.items()}
@@ -378,6 +390,7 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
         used = {**result.params, "source": "model selection"}
         found = []  # the verdict opens notebook 04's output, the report and the CLI summary
     else:
+        REFERENCE_ROWS.write(folder, FIT_INDEX.read(folder))
         settings = DensitySettings.decide(config.cluster, config.reduce,
                                           EPS.read_if_present(folder), len(coords), config.seed)
         used = settings.to_dict()
@@ -407,6 +420,9 @@ def cluster_customers(folder: RunFolder, config: Config) -> ClusteringOutcome:
     if groups is not None:
         labels["group"] = groups
     labels.to_parquet(folder.labels, index=False)
+    reference = REFERENCE_ROWS.read(folder)
+    PLACEMENT.write(folder, placement.fit_typicality(matrix[reference],
+                                                     result.labels[reference]).to_dict())
     BASELINES.write(folder, {"rows": baselines.to_dict(orient="records")})
     folder.record_metrics(**scores)
     names = _carried_names(folder, config, pd.Series(result.labels, index=pd.Index(ids)), found)
@@ -464,6 +480,7 @@ def _select_clustering(folder: RunFolder, config: Config, coords: np.ndarray, ma
     """
     sample = selection.sample_rows(FIT_INDEX.read(folder), len(coords),
                                    config.cluster.select_sample, config.seed)
+    REFERENCE_ROWS.write(folder, sample)
     settings = selection.SearchSettings.for_sample(config.cluster, config.reduce, config.eps,
                                                    len(sample), config.seed)
     start = time.perf_counter()

@@ -93,7 +93,7 @@ def run_on_dask(tasks: Sequence[TrialTask], report: Callable[[TrialOutcome], Non
         raise SeglabError("--workers/--scheduler need Dask: pip install -e '.[dask]'")
     from dask.distributed import as_completed
 
-    with _client(workers, scheduler) as client:
+    with dask_client(workers, scheduler) as client:
         client.run(prepare_worker)
         pending = list(tasks)
         for batch in (pending[:1], pending[1:]):
@@ -120,7 +120,8 @@ def prepare_worker() -> None:
 
 
 @contextmanager
-def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A client of a new local cluster of ``workers`` processes, or of ``scheduler``."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
