@@ -112,6 +112,7 @@ def test_no_layer_above_the_null_falls_back_to_the_knee_rule(blob_candidates) ->
     chosen_set = selection.choose(scored, null_score=above_all)
     assert chosen_set.layers == [] and chosen_set.groups is None
     assert chosen_set.reason.startswith("no stable layer above the null")
+    assert chosen_set.chosen.candidate.algorithm != "plscan"  # layers that are not kept
 
 
 def test_nested_blobs_give_segments_inside_groups() -> None:

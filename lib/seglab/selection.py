@@ -343,8 +343,10 @@ def _rank(item: Scored) -> tuple[float, float]:
 
 
 def _fallback(scored: list[Scored]) -> Selection:
-    """No stable layer above the null: the classic knee rule, for the verdict to judge."""
-    density = [item for item in scored if item.candidate.family == "density" and item.admissible]
+    """No stable layer above the null: the classic knee rule on the classic candidates (PLSCAN
+    layers that are not kept are not shown either), for the verdict to judge."""
+    density = [item for item in scored if item.candidate.family == "density" and item.admissible
+               and item.candidate.algorithm != "plscan"]
     default = next((item for item in density if item.candidate.default), None)
     if default is not None:
         challenger = max(density, key=_rank)
