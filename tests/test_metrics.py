@@ -157,8 +157,8 @@ def test_stage_04_draws_the_silhouette_plot_from_the_scored_sample(
     monkeypatch.setattr(CpuBackend, "silhouette_samples", lambda self, X, labels: (
         computed.append(len(X)), samples(self, X, labels))[1])
     silhouette = plots.silhouette
-    monkeypatch.setattr(plots, "silhouette", lambda values, labels, *, mean: (
-        drawn.append((values, mean)), silhouette(values, labels, mean=mean))[1])
+    monkeypatch.setattr(plots, "silhouette", lambda values, labels, *, mean, names=None: (
+        drawn.append((values, mean)), silhouette(values, labels, mean=mean, names=names))[1])
     outcome = stages.cluster_customers(folder, config)
     (values, mean), = drawn
     assert mean == outcome.scores["silhouette"] == pytest.approx(values.mean(), abs=1e-12)

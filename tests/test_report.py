@@ -62,6 +62,7 @@ def fake_run(path: Path) -> RunFolder:
     table.to_parquet(stages.PROFILE_TABLE.path(folder))
     folder.write_json(stages.CATEGORICAL.path(folder), {"channel": ["channel=web", "channel=store"]})
     stages.EMBEDDING.write(folder, coords)
+    stages.FIT_INDEX.write(folder, np.arange(n_rows))  # UMAP fitted on every row
     stages.CLUSTER_SETTINGS.write(folder, DensitySettings(
         eps=0.5, min_samples=10, min_cluster_size=10, n_clusters=None, seed=0, source="knee",
         knee_eps=0.5, eps_low=0.45, eps_high=0.6, curve_min_samples=10).to_dict())

@@ -5,8 +5,8 @@ chunk's types); the run folder read is never written. The new table is streamed:
 groups through pyarrow's ``iter_batches``, CSV in chunks, :data:`CHUNK_ROWS` rows at a time, so
 memory is bounded by the chunk and the model, not by the table. With ``workers`` or
 ``scheduler`` the chunks are assigned on Dask (each worker loads the model once from the run
-folder), at most two chunks per worker in flight. The folder (DESIGN.md, "Assignment and
-comparison contracts") is written as ``<out>.partial`` and renamed when complete, then made
+folder), at most two chunks per worker in flight. The folder (README.md, "A segmentation
+is a model") is written as ``<out>.partial`` and renamed when complete, then made
 read-only: a failed assignment leaves nothing.
 """
 

@@ -1,4 +1,4 @@
-"""The ``seglab`` command line (contract in DESIGN.md)."""
+"""The ``seglab`` command line (README.md, "Command line")."""
 
 from __future__ import annotations
 

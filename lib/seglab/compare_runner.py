@@ -1,7 +1,7 @@
 """``seglab compare RUN_A RUN_B``: notebook 06 executed with papermill into a comparison folder,
 tracked as a trial of kind ``compare``.
 
-The folder (DESIGN.md "Assignment and comparison contracts") holds ``manifest.json`` (kind
+The folder (README.md, "Week after week") holds ``manifest.json`` (kind
 ``compare``, both runs), ``compare.json``, ``compare.html``, ``figures/`` and the executed
 ``notebooks/06_weekly_update.ipynb``. It is built in a hidden staging folder beside its place and
 renamed into place once complete: a comparison the inputs rule out (no shared column, no labels)

@@ -1,6 +1,6 @@
 """Load a customer table and apply the input contract (``seglab data check`` reports on it).
 
-The contract (DESIGN.md, "Input data contract"): one row per customer, an id column, numeric,
+The contract (README.md, "Input data"): one row per customer, an id column, numeric,
 boolean and categorical feature columns, optionally a ground-truth label column that is never a
 feature. What breaks it gets the treatment configured in :class:`~seglab.config.DataConfig`, and
 every action is recorded as a :class:`Finding` in the table's :class:`DataReport`:

@@ -1,4 +1,5 @@
-"""The run folder contract (DESIGN.md): one folder per run, the only way stages share data.
+"""The run folder contract (README.md, "What a run produces"): one folder per run, the only
+way stages share data.
 
 ``runs/<run-id>/`` holds ``params.yaml``, ``manifest.json``, ``metrics.json``, ``labels.parquet``,
 ``figures/*.png``, ``report.html`` and ``notebooks/NN_*.ipynb``; intermediate arrays handed from
@@ -39,7 +40,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "seconds_total",
 )
 """Every run's ``metrics.json`` holds these keys (``null`` where not applicable), plus
-``seconds_<stage>`` per stage: DESIGN.md's list (with model selection's ``verdict``,
+``seconds_<stage>`` per stage: the run folder contract's list (with model selection's ``verdict``,
 ``selected`` and ``n_candidates``, and with layers ``n_groups`` and ``n_layers``)."""
 FINAL_STATUSES = ("completed", "failed", "interrupted")
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")

@@ -1,6 +1,6 @@
 """Synthetic customer table with known, non-convex, unequal segments (``seglab data synth``).
 
-Design (see ``reference/data.md``, section 4 and Appendix A):
+Design:
 
 * **Latent truth.** Each segment is a thick (sigma 0.25), curved random-walk skeleton of 10 knots
   in a 3-D latent space; skeletons are placed at least 1.6 apart, so the segments are separable

@@ -179,7 +179,8 @@ def compare_runs(a: RunSide, b: RunSide, settings: CompareConfig) -> dict[str, A
         settings: the ``compare`` config section.
 
     Returns:
-        The comparison (JSON-safe), DESIGN.md's keys first, flat counts for the tracker.
+        The comparison (JSON-safe): the contract's keys (README.md, "Week after week") first,
+        flat counts for the tracker.
 
     Raises:
         SeglabError: the tables share no column.
